@@ -1,0 +1,104 @@
+//! `cargo xtask`: maintainer tasks for this workspace. See the README's maintainers' section.
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+use xtask::files::OpenapiDir;
+use xtask::regen::{self, Options, Outcome};
+use xtask::source::{Limits, Source};
+
+#[derive(Parser)]
+#[command(about = "Maintainer tasks for the Twilio balance client")]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Subcommand)]
+enum Task {
+    /// Re-extract openapi/balance.json from Twilio's spec, regenerate, and report what changed.
+    Regen(RegenArgs),
+}
+
+#[derive(clap::Args)]
+struct RegenArgs {
+    /// Download the upstream spec from this URL.
+    #[arg(long, default_value = xtask::UPSTREAM_URL, conflicts_with = "from")]
+    url: String,
+    /// Read the upstream spec from a local file instead of downloading it.
+    #[arg(long, value_name = "PATH")]
+    from: Option<PathBuf>,
+    /// With --from: the URL that local file was taken from, recorded as provenance.
+    #[arg(long, default_value = xtask::UPSTREAM_URL)]
+    source_url: String,
+    /// Write nothing; exit 1 if the checked-in fragment differs from what the source yields.
+    #[arg(long)]
+    check: bool,
+    /// Skip building balance-api-gen after writing.
+    #[arg(long)]
+    no_build: bool,
+    /// Download timeout, e.g. "60s" or "500ms".
+    #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+    timeout: Duration,
+    /// Largest download accepted, in bytes.
+    #[arg(long, default_value_t = Limits::default().max_bytes)]
+    max_bytes: u64,
+    /// The directory holding the fragment (default: this workspace's openapi/).
+    #[arg(long, value_name = "DIR")]
+    dir: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    let Task::Regen(args) = Cli::parse().task;
+    match regen_command(args) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn regen_command(args: RegenArgs) -> Result<ExitCode> {
+    // xtask lives one level below the workspace root; print paths relative to it when we can.
+    let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map_or_else(|| PathBuf::from(".."), std::path::Path::to_path_buf);
+    let (source, source_url) = match args.from {
+        Some(path) => (Source::File(path), args.source_url),
+        None => (Source::Url(args.url.clone()), args.url),
+    };
+    let opts = Options {
+        source,
+        source_url,
+        dir: OpenapiDir(args.dir.unwrap_or_else(|| workspace.join("openapi"))),
+        limits: Limits {
+            timeout: args.timeout,
+            max_bytes: args.max_bytes,
+        },
+        check: args.check,
+        build: !args.no_build,
+    };
+    Ok(match regen::run(&opts)? {
+        Outcome::UpToDate => {
+            println!("up to date");
+            ExitCode::SUCCESS
+        }
+        Outcome::Changed(lines) => {
+            let verb = if opts.check {
+                "differs from the source"
+            } else {
+                "updated"
+            };
+            println!("{}: {verb}", opts.dir.fragment().display());
+            lines.iter().for_each(|l| println!("  {l}"));
+            if opts.check {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+    })
+}
