@@ -30,7 +30,26 @@ fn generate() -> Result<(), String> {
         .map_err(|e| format!("progenitor rejected it: {e}"))?;
     let file = syn::parse2(tokens).map_err(|e| format!("generated code does not parse: {e}"))?;
 
+    let mut code = prettyplease::unparse(&file);
+    code.push_str(&server_const(&spec)?);
+
     let out_dir = std::env::var("OUT_DIR").map_err(|e| e.to_string())?;
     let out = Path::new(&out_dir).join("codegen.rs");
-    std::fs::write(&out, prettyplease::unparse(&file)).map_err(|e| e.to_string())
+    std::fs::write(&out, code).map_err(|e| e.to_string())
+}
+
+/// progenitor ignores `servers`; the documented host is emitted here so the client's default
+/// follows the spec rather than a copied string. A path item's own `servers` win, as in OpenAPI.
+fn server_const(spec: &openapiv3::OpenAPI) -> Result<String, String> {
+    let path_servers = spec.paths.paths.values().filter_map(|p| p.as_item());
+    let url = path_servers
+        .flat_map(|item| item.servers.first())
+        .chain(spec.servers.first())
+        .map(|s| s.url.as_str())
+        .next()
+        .ok_or("the fragment lists no servers")?;
+    Ok(format!(
+        "\n/// The server the spec documents (`servers[0].url`), before any region or edge.\n\
+         pub const SERVER_URL: &str = {url:?};\n"
+    ))
 }

@@ -13,6 +13,7 @@
 //! # Ok::<(), serde_json::Error>(())
 //! ```
 
-#![allow(missing_docs, clippy::unwrap_used)] // generated code: documented as the spec documents it
+// Generated code: documented as the spec documents it, bare URLs and all.
+#![allow(missing_docs, clippy::unwrap_used, rustdoc::bare_urls)]
 
 include!(concat!(env!("OUT_DIR"), "/codegen.rs"));

@@ -1,0 +1,180 @@
+//! [`Client`]: the async client over the generated one.
+
+use crate::response::{self, Response};
+use crate::{AccountSid, Balance, ClientBuilder, ConfigError, Error};
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
+use reqwest::{Url, redirect};
+use std::sync::Arc;
+use std::time::Instant;
+use tracing::Instrument;
+
+/// A Twilio balance client. Cheap to clone: clones share one connection pool.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), balance_api::Error> {
+/// let client = balance_api::Client::from_env()?;
+/// let balance = client.fetch_balance().await?;
+/// match balance.amount() {
+///     Some(amount) => println!("{amount} {}", balance.currency().unwrap_or("")),
+///     None => println!("no balance information (a child account?)"),
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    api: balance_api_gen::Client,
+    account_sid: AccountSid,
+    base_url: Url,
+    settings: ClientBuilder,
+}
+
+impl Client {
+    /// Starts configuring a client.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// A client configured from `TWILIO_*` environment variables; see [`ClientBuilder::from_env`].
+    pub fn from_env() -> Result<Self, Error> {
+        ClientBuilder::from_env()?.build()
+    }
+
+    pub(crate) fn from_builder(settings: ClientBuilder) -> Result<Self, Error> {
+        let credentials = settings.credentials.clone().ok_or_else(|| {
+            ConfigError::new("no credentials: call .credentials(...) or use from_env()")
+        })?;
+        let base_url = settings.resolved_base_url()?;
+        let mut user_agent = format!(
+            "balance-api/{} ({} {})",
+            env!("CARGO_PKG_VERSION"),
+            std::env::consts::OS,
+            std::env::consts::ARCH
+        );
+        if let Some(suffix) = &settings.user_agent_suffix {
+            user_agent = format!("{user_agent} {suffix}");
+        }
+        let user_agent = HeaderValue::try_from(user_agent)
+            .map_err(|_| ConfigError::new("the User-Agent suffix is not a valid header value"))?;
+
+        let mut headers = HeaderMap::new();
+        headers.insert(AUTHORIZATION, credentials.authorization());
+        let http = reqwest::Client::builder()
+            .default_headers(headers)
+            .user_agent(user_agent)
+            .connect_timeout(settings.connect_timeout)
+            .timeout(settings.timeout)
+            .redirect(same_origin_redirects())
+            .build()
+            .map_err(|e| ConfigError::new(format!("cannot build the HTTP client: {e}")))?;
+        // progenitor appends "/2010-04-01/..." to the base, so it must not end in a slash.
+        let api =
+            balance_api_gen::Client::new_with_client(base_url.as_str().trim_end_matches('/'), http);
+        let account_sid = credentials.account_sid().clone();
+        Ok(Self {
+            inner: Arc::new(Inner {
+                api,
+                account_sid,
+                base_url,
+                settings,
+            }),
+        })
+    }
+
+    /// The URL requests go to (after region and edge).
+    pub fn base_url(&self) -> &Url {
+        &self.inner.base_url
+    }
+
+    /// The account the credentials act for; [`fetch_balance`](Self::fetch_balance) reads its balance.
+    pub fn account_sid(&self) -> &AccountSid {
+        &self.inner.account_sid
+    }
+
+    /// The generated client underneath, configured with this client's auth and timeouts.
+    pub fn generated(&self) -> &balance_api_gen::Client {
+        &self.inner.api
+    }
+
+    /// The balance of the account the credentials belong to.
+    pub async fn fetch_balance(&self) -> Result<Balance, Error> {
+        self.fetch_balance_of(self.account_sid()).await
+    }
+
+    /// The balance of `account`, e.g. a subaccount, using this client's (parent) credentials.
+    pub async fn fetch_balance_of(&self, account: &AccountSid) -> Result<Balance, Error> {
+        Ok(self.fetch_balance_with_info(account).await?.into_inner())
+    }
+
+    /// Like [`fetch_balance_of`](Self::fetch_balance_of), with the status, headers and
+    /// `Twilio-Request-Id` of the response.
+    pub async fn fetch_balance_with_info(
+        &self,
+        account: &AccountSid,
+    ) -> Result<Response<Balance>, Error> {
+        let span = tracing::info_span!(
+            "balance_api.fetch",
+            account_sid = %account,
+            status = tracing::field::Empty,
+            request_id = tracing::field::Empty,
+            elapsed_ms = tracing::field::Empty,
+        );
+        let started = Instant::now();
+        let result = self.fetch_once(account).instrument(span.clone()).await;
+        span.record("elapsed_ms", started.elapsed().as_millis() as u64);
+        let (status, request_id) = match &result {
+            Ok(r) => (Some(r.status()), r.request_id()),
+            Err(e) => (e.status(), e.request_id()),
+        };
+        if let Some(status) = status {
+            span.record("status", status.as_u16());
+        }
+        if let Some(id) = request_id {
+            span.record("request_id", tracing::field::display(id));
+        }
+        match &result {
+            Ok(_) => tracing::debug!(parent: &span, "balance fetched"),
+            Err(e) => tracing::debug!(parent: &span, error = %e, "balance fetch failed"),
+        }
+        result
+    }
+
+    async fn fetch_once(&self, account: &AccountSid) -> Result<Response<Balance>, Error> {
+        match self.inner.api.fetch_balance(account.as_generated()).await {
+            Ok(value) => {
+                let (status, headers) = (value.status(), value.headers().clone());
+                let balance = Balance::try_from(value.into_inner())?;
+                Ok(Response::new(balance, status, headers))
+            }
+            Err(e) => Err(response::from_generated(e).await),
+        }
+    }
+}
+
+/// Follows a redirect only within the same origin: the credentials are a default header, and a
+/// redirect elsewhere (another host, or https to http) is answered as an error instead.
+fn same_origin_redirects() -> redirect::Policy {
+    redirect::Policy::custom(|attempt| {
+        let first = attempt.previous().first().map(Url::origin);
+        if attempt.previous().len() > 5 {
+            attempt.error("too many redirects")
+        } else if first == Some(attempt.url().origin()) {
+            attempt.follow()
+        } else {
+            attempt.stop()
+        }
+    })
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("base_url", &self.inner.base_url.as_str())
+            .field("account_sid", &self.inner.account_sid)
+            .field("settings", &self.inner.settings)
+            .finish()
+    }
+}

@@ -1,0 +1,242 @@
+//! [`ClientBuilder`]: credentials, host, timeouts and identity, from code or the environment.
+
+use crate::error::ConfigError;
+use crate::{AccountSid, Client, Credentials, Error};
+use reqwest::Url;
+use std::time::Duration;
+
+/// Default time to establish a connection (TCP and TLS).
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default time for a whole request, body included; twilio-node and twilio-java use 30 s too.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Configures a [`Client`]. Start from [`Client::builder`] or [`ClientBuilder::from_env`].
+///
+/// ```
+/// use balance_api::{Client, Credentials};
+/// use std::time::Duration;
+///
+/// let account = "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".parse()?;
+/// let client = Client::builder()
+///     .credentials(Credentials::auth_token(account, "token")?)
+///     .region("au1")
+///     .edge("sydney")
+///     .timeout(Duration::from_secs(5))
+///     .user_agent_suffix("billing-dashboard/2.1")
+///     .build()?;
+/// assert_eq!(client.base_url().as_str(), "https://api.sydney.au1.twilio.com/");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct ClientBuilder {
+    pub(crate) credentials: Option<Credentials>,
+    pub(crate) region: Option<String>,
+    pub(crate) edge: Option<String>,
+    pub(crate) base_url: Option<String>,
+    pub(crate) allow_insecure_http: bool,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) timeout: Duration,
+    pub(crate) user_agent_suffix: Option<String>,
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        Self {
+            credentials: None,
+            region: None,
+            edge: None,
+            base_url: None,
+            allow_insecure_http: false,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            timeout: DEFAULT_TIMEOUT,
+            user_agent_suffix: None,
+        }
+    }
+}
+
+impl ClientBuilder {
+    /// Reads the variables twilio-cli and the official SDKs read: `TWILIO_ACCOUNT_SID` with
+    /// either `TWILIO_API_KEY` + `TWILIO_API_SECRET` (preferred when both sets are present) or
+    /// `TWILIO_AUTH_TOKEN`; and `TWILIO_REGION`, `TWILIO_EDGE` when set.
+    pub fn from_env() -> Result<Self, Error> {
+        Self::from_vars(|name| std::env::var(name).ok())
+    }
+
+    /// [`from_env`](Self::from_env) with another source of variables (a config file, a test).
+    ///
+    /// ```
+    /// use balance_api::ClientBuilder;
+    ///
+    /// let vars = [("TWILIO_ACCOUNT_SID", "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")];
+    /// let err = ClientBuilder::from_vars(|k| {
+    ///     vars.iter().find(|(name, _)| *name == k).map(|(_, v)| v.to_string())
+    /// })
+    /// .unwrap_err();
+    /// assert_eq!(err.to_string(), "TWILIO_AUTH_TOKEN: is not set (or set TWILIO_API_KEY and TWILIO_API_SECRET)");
+    /// ```
+    pub fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
+        // An empty variable is treated as unset, as shells make it easy to export one by accident.
+        let get = |name: &str| lookup(name).filter(|v| !v.is_empty());
+        let account: AccountSid = get("TWILIO_ACCOUNT_SID")
+            .ok_or_else(|| ConfigError::var("TWILIO_ACCOUNT_SID", "is not set"))?
+            .parse()
+            .map_err(|e: crate::InvalidSid| {
+                ConfigError::var("TWILIO_ACCOUNT_SID", e.to_string())
+            })?;
+        let credentials = match (get("TWILIO_API_KEY"), get("TWILIO_API_SECRET")) {
+            (Some(key), Some(secret)) => {
+                Credentials::api_key(account, &key, secret).map_err(|e| {
+                    let var = if e.secret {
+                        "TWILIO_API_SECRET"
+                    } else {
+                        "TWILIO_API_KEY"
+                    };
+                    ConfigError::var(var, e.problem)
+                })?
+            }
+            (Some(_), None) => {
+                return Err(ConfigError::var(
+                    "TWILIO_API_SECRET",
+                    "is not set but TWILIO_API_KEY is",
+                )
+                .into());
+            }
+            (None, Some(_)) => {
+                return Err(ConfigError::var(
+                    "TWILIO_API_KEY",
+                    "is not set but TWILIO_API_SECRET is",
+                )
+                .into());
+            }
+            (None, None) => {
+                let token = get("TWILIO_AUTH_TOKEN").ok_or_else(|| {
+                    ConfigError::var(
+                        "TWILIO_AUTH_TOKEN",
+                        "is not set (or set TWILIO_API_KEY and TWILIO_API_SECRET)",
+                    )
+                })?;
+                Credentials::auth_token(account, token)
+                    .map_err(|e| ConfigError::var("TWILIO_AUTH_TOKEN", e.problem))?
+            }
+        };
+        let mut builder = Self::default().credentials(credentials);
+        builder.region = get("TWILIO_REGION");
+        builder.edge = get("TWILIO_EDGE");
+        check_label(builder.region.as_deref()).map_err(|p| ConfigError::var("TWILIO_REGION", p))?;
+        check_label(builder.edge.as_deref()).map_err(|p| ConfigError::var("TWILIO_EDGE", p))?;
+        Ok(builder)
+    }
+
+    /// Who to authenticate as (required).
+    pub fn credentials(mut self, credentials: Credentials) -> Self {
+        self.credentials = Some(credentials);
+        self
+    }
+
+    /// A Twilio region such as `au1` or `ie1`.
+    pub fn region(mut self, region: impl Into<String>) -> Self {
+        self.region = Some(region.into());
+        self
+    }
+
+    /// A Twilio edge location such as `sydney` or `dublin`.
+    pub fn edge(mut self, edge: impl Into<String>) -> Self {
+        self.edge = Some(edge.into());
+        self
+    }
+
+    /// Sends requests to this URL instead of Twilio's (a proxy, a mock server); region and edge
+    /// are then not applied. Plain `http://` is refused unless the host is loopback or
+    /// [`allow_insecure_http`](Self::allow_insecure_http) is set, since the credentials travel
+    /// in every request.
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = Some(url.into());
+        self
+    }
+
+    /// Permits a plain-`http://` base URL on a non-loopback host. Only for networks you trust.
+    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
+        self.allow_insecure_http = allow;
+        self
+    }
+
+    /// Time allowed to establish a connection.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Time allowed for a whole request, body included.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Appended to the `User-Agent`, e.g. `my-app/1.2`, so Twilio can tell your traffic apart.
+    pub fn user_agent_suffix(mut self, suffix: impl Into<String>) -> Self {
+        self.user_agent_suffix = Some(suffix.into());
+        self
+    }
+
+    /// Checks the settings and builds the client. No request is made.
+    pub fn build(self) -> Result<Client, Error> {
+        Client::from_builder(self)
+    }
+
+    /// The URL requests go to: the override as given, or the spec's server with region and edge.
+    pub(crate) fn resolved_base_url(&self) -> Result<Url, ConfigError> {
+        let url = match &self.base_url {
+            Some(given) => Url::parse(given)
+                .map_err(|e| ConfigError::new(format!("base URL {given:?} is not a URL: {e}")))?,
+            None => {
+                check_label(self.region.as_deref())
+                    .map_err(|p| ConfigError::new(format!("region {p}")))?;
+                check_label(self.edge.as_deref())
+                    .map_err(|p| ConfigError::new(format!("edge {p}")))?;
+                let mut url = Url::parse(balance_api_gen::SERVER_URL)
+                    .map_err(|e| ConfigError::new(format!("the spec's server URL: {e}")))?;
+                let host = url.host_str().unwrap_or_default().to_owned();
+                let host =
+                    crate::regional_host(&host, self.region.as_deref(), self.edge.as_deref());
+                url.set_host(Some(&host))
+                    .map_err(|e| ConfigError::new(format!("host {host:?}: {e}")))?;
+                url
+            }
+        };
+        match url.scheme() {
+            "https" => Ok(url),
+            "http" if self.allow_insecure_http || is_loopback(&url) => Ok(url),
+            "http" => Err(ConfigError::new(format!(
+                "refusing to send credentials over plain http to {}; use https, a loopback host, \
+                 or allow_insecure_http(true)",
+                url.host_str().unwrap_or("?")
+            ))),
+            other => Err(ConfigError::new(format!(
+                "base URL scheme {other:?} is not http(s)"
+            ))),
+        }
+    }
+}
+
+/// Regions and edges become host labels: lower-case letters, digits and hyphens only.
+fn check_label(label: Option<&str>) -> Result<(), &'static str> {
+    let valid = |l: &str| {
+        !l.is_empty()
+            && l.bytes()
+                .all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'-'))
+    };
+    match label {
+        Some(l) if !valid(l) => Err("must be a host label: lower-case letters, digits and hyphens"),
+        _ => Ok(()),
+    }
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}

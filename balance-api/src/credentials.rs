@@ -1,0 +1,139 @@
+//! [`Credentials`]: who the client authenticates as. Secrets never leave through `Debug`.
+
+use crate::AccountSid;
+use base64::Engine;
+use reqwest::header::HeaderValue;
+use secrecy::{ExposeSecret, SecretString};
+use std::fmt;
+
+/// HTTP basic credentials for the Balance call, plus the account they act for.
+///
+/// ```
+/// use balance_api::{AccountSid, Credentials};
+///
+/// let account: AccountSid = "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".parse()?;
+/// let creds = Credentials::auth_token(account, "my-auth-token")?;
+/// assert!(!format!("{creds:?}").contains("my-auth-token"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct Credentials {
+    account_sid: AccountSid,
+    username: String,
+    secret: SecretString,
+}
+
+/// Credentials that cannot be used; the message names the part, never its value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{problem}")]
+pub struct InvalidCredentials {
+    pub(crate) problem: &'static str,
+    /// Whether the secret (rather than a SID) is at fault, so callers can name the right setting.
+    pub(crate) secret: bool,
+}
+
+impl Credentials {
+    /// The account's own SID and Auth Token.
+    pub fn auth_token(
+        account_sid: AccountSid,
+        token: impl Into<String>,
+    ) -> Result<Self, InvalidCredentials> {
+        let secret = checked_secret(
+            token.into(),
+            "the Auth Token is empty",
+            "the Auth Token contains whitespace or control characters",
+        )?;
+        let username = account_sid.as_str().to_owned();
+        Ok(Self {
+            account_sid,
+            username,
+            secret,
+        })
+    }
+
+    /// An API Key (`SK…`) and its secret, acting for `account_sid`.
+    ///
+    /// ```
+    /// use balance_api::Credentials;
+    ///
+    /// let account = "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".parse()?;
+    /// let creds = Credentials::api_key(account, "SKbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", "key-secret")?;
+    /// assert_eq!(creds.username(), "SKbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn api_key(
+        account_sid: AccountSid,
+        key_sid: &str,
+        secret: impl Into<String>,
+    ) -> Result<Self, InvalidCredentials> {
+        // Twilio API Key SIDs are `SK` and 32 hex digits; the Balance fragment does not define them.
+        let hex = key_sid.strip_prefix("SK").unwrap_or_default();
+        if hex.len() != 32 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(InvalidCredentials {
+                problem: "the API Key SID is not SK followed by 32 hex digits",
+                secret: false,
+            });
+        }
+        let secret = checked_secret(
+            secret.into(),
+            "the API Key secret is empty",
+            "the API Key secret contains whitespace or control characters",
+        )?;
+        Ok(Self {
+            account_sid,
+            username: key_sid.to_owned(),
+            secret,
+        })
+    }
+
+    /// The account whose balance `fetch_balance` returns.
+    pub fn account_sid(&self) -> &AccountSid {
+        &self.account_sid
+    }
+
+    /// The basic-auth user name: the Account SID or the API Key SID.
+    pub fn username(&self) -> &str {
+        &self.username
+    }
+
+    /// The `Authorization` header value, marked sensitive so HTTP layers do not log it.
+    pub(crate) fn authorization(&self) -> HeaderValue {
+        let pair = format!("{}:{}", self.username, self.secret.expose_secret());
+        let encoded = base64::engine::general_purpose::STANDARD.encode(pair);
+        let mut value = HeaderValue::try_from(format!("Basic {encoded}"))
+            .expect("base64 output is always a valid header value");
+        value.set_sensitive(true);
+        value
+    }
+}
+
+/// Refuses secrets that cannot be right; the messages are fixed strings, so no value leaks.
+fn checked_secret(
+    secret: String,
+    if_empty: &'static str,
+    if_spaced: &'static str,
+) -> Result<SecretString, InvalidCredentials> {
+    if secret.is_empty() {
+        return Err(InvalidCredentials {
+            problem: if_empty,
+            secret: true,
+        });
+    }
+    if secret.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(InvalidCredentials {
+            problem: if_spaced,
+            secret: true,
+        });
+    }
+    Ok(SecretString::from(secret))
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("account_sid", &self.account_sid)
+            .field("username", &self.username)
+            .field("secret", &"[redacted]")
+            .finish()
+    }
+}

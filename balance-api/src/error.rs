@@ -1,0 +1,211 @@
+//! The one [`Error`] type, and the typed Twilio API error inside it.
+
+use crate::{InvalidCredentials, InvalidSid};
+use reqwest::StatusCode;
+use std::fmt;
+
+/// Everything that can go wrong fetching a balance. Each variant says which layer failed, so a
+/// caller can tell a refused SID from a Twilio error, a timeout, a dead connection or bad JSON.
+///
+/// ```
+/// use balance_api::Error;
+///
+/// fn advice(err: &Error) -> &'static str {
+///     match err {
+///         Error::Api(api) if api.status == 401 => "check TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN",
+///         Error::Timeout(_) | Error::Transport(_) => "network trouble; try again",
+///         _ => "see the message",
+///     }
+/// }
+/// # let _ = advice;
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A string that is not an Account SID; nothing was sent.
+    #[error(transparent)]
+    InvalidSid(#[from] InvalidSid),
+    /// A setting is missing or malformed; nothing was sent.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// Twilio answered with its error body (`code`, `message`, `more_info`).
+    #[error(transparent)]
+    Api(Box<ApiError>),
+    /// An error status whose body is not Twilio's error JSON (a proxy's HTML page, say).
+    #[error(transparent)]
+    Http(Box<HttpError>),
+    /// The request did not complete within the configured timeout.
+    #[error("timed out: {0}")]
+    Timeout(#[source] reqwest::Error),
+    /// The connection failed or broke (refused, reset, TLS, DNS).
+    #[error("transport error: {0}")]
+    Transport(#[source] reqwest::Error),
+    /// A 200 response whose body is not the documented balance.
+    #[error(transparent)]
+    Decode(Box<DecodeError>),
+    /// The request could not be built or a hook refused it; nothing was sent.
+    #[error("could not send the request: {0}")]
+    Request(String),
+}
+
+impl Error {
+    /// The HTTP status, when a response arrived.
+    pub fn status(&self) -> Option<StatusCode> {
+        match self {
+            Self::Api(e) => Some(e.status),
+            Self::Http(e) => Some(e.status),
+            Self::Timeout(e) | Self::Transport(e) => e.status(),
+            _ => None,
+        }
+    }
+
+    /// Twilio's `Twilio-Request-Id`, when a response carried one: quote it to Twilio support.
+    pub fn request_id(&self) -> Option<&str> {
+        match self {
+            Self::Api(e) => e.request_id.as_deref(),
+            Self::Http(e) => e.request_id.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+impl From<InvalidCredentials> for Error {
+    fn from(e: InvalidCredentials) -> Self {
+        Self::Config(ConfigError {
+            variable: None,
+            problem: e.to_string(),
+        })
+    }
+}
+
+/// A missing or malformed setting. Names the environment variable when one was read, and never
+/// repeats a value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ConfigError {
+    /// The environment variable at fault, if the setting came from the environment.
+    pub variable: Option<&'static str>,
+    /// What is wrong with it.
+    pub problem: String,
+}
+
+impl ConfigError {
+    pub(crate) fn new(problem: impl Into<String>) -> Self {
+        Self {
+            variable: None,
+            problem: problem.into(),
+        }
+    }
+
+    pub(crate) fn var(variable: &'static str, problem: impl Into<String>) -> Self {
+        Self {
+            variable: Some(variable),
+            problem: problem.into(),
+        }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.variable {
+            Some(var) => write!(f, "{var}: {}", self.problem),
+            None => write!(f, "configuration: {}", self.problem),
+        }
+    }
+}
+
+/// Twilio's error response: `{"code":20404,"message":"…","more_info":"…","status":404}`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub struct ApiError {
+    /// The HTTP status of the response.
+    pub status: StatusCode,
+    /// Twilio's error code (see `more_info`), e.g. 20404 or 20003.
+    pub code: Option<u32>,
+    /// Twilio's message.
+    pub message: String,
+    /// A link to Twilio's page for the code.
+    pub more_info: Option<String>,
+    /// `detail` or `details`, when Twilio sent them, as JSON text.
+    pub details: Option<String>,
+    /// The `Twilio-Request-Id` response header.
+    pub request_id: Option<String>,
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.code {
+            Some(code) => write!(
+                f,
+                "Twilio error {code} (HTTP {}): {}",
+                self.status, self.message
+            )?,
+            None => write!(f, "Twilio error (HTTP {}): {}", self.status, self.message)?,
+        }
+        if let Some(details) = &self.details {
+            write!(f, " ({details})")?;
+        }
+        if let Some(link) = &self.more_info {
+            write!(f, "; see {link}")?;
+        }
+        Ok(())
+    }
+}
+
+/// An unexpected status whose body is not Twilio's error JSON.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub struct HttpError {
+    /// The HTTP status of the response.
+    pub status: StatusCode,
+    /// The start of the body, lossily decoded and cut to a few hundred characters.
+    pub snippet: String,
+    /// The `Twilio-Request-Id` response header, if any.
+    pub request_id: Option<String>,
+}
+
+impl fmt::Display for HttpError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.snippet.is_empty() {
+            write!(f, "HTTP {} with an empty body", self.status)
+        } else {
+            write!(f, "HTTP {}: {:?}", self.status, self.snippet)
+        }
+    }
+}
+
+/// A 200 response that is not the documented balance.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DecodeError {
+    /// The body is not the documented JSON object (bad JSON, wrong types, a malformed SID).
+    #[error("the response is not the documented balance: {source}; body starts {snippet:?}")]
+    Json {
+        /// Why serde_json refused it.
+        source: serde_json::Error,
+        /// The start of the body.
+        snippet: String,
+    },
+    /// `balance` is present but is not a decimal number; the raw text is kept.
+    #[error("the balance {raw:?} is not a decimal number")]
+    Balance {
+        /// The value exactly as Twilio sent it.
+        raw: String,
+    },
+}
+
+impl From<DecodeError> for Error {
+    fn from(e: DecodeError) -> Self {
+        Self::Decode(Box::new(e))
+    }
+}
+
+/// The first few hundred characters of a body, for error messages.
+pub(crate) fn snippet(body: &[u8]) -> String {
+    const MAX_CHARS: usize = 200;
+    let text = String::from_utf8_lossy(body);
+    let text = text.trim();
+    match text.char_indices().nth(MAX_CHARS) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_owned(),
+    }
+}

@@ -1,0 +1,44 @@
+//! A client for Twilio's account balance API,
+//! `GET /2010-04-01/Accounts/{AccountSid}/Balance.json`.
+//!
+//! The request, the response type and the Account SID rule are generated from Twilio's OpenAPI
+//! description (crate `balance-api-gen`); this crate adds what a spec cannot say: credentials,
+//! regions and edges, timeouts, typed errors, exact decimals and redaction.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let client = balance_api::Client::from_env()?; // TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, ...
+//! let balance = client.fetch_balance().await?;
+//! println!("{balance}"); // e.g. "0.05 USD"
+//!
+//! let sub: balance_api::AccountSid = "ACbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb".parse()?;
+//! let sub_balance = client.fetch_balance_of(&sub).await?; // parent's credentials
+//! # let _ = sub_balance; Ok(()) }
+//! ```
+//!
+//! Features: `rustls` (default) or `native-tls` for TLS; `blocking` for [`blocking::Client`].
+
+mod balance;
+#[cfg(feature = "blocking")]
+pub mod blocking;
+mod client;
+mod config;
+mod credentials;
+mod error;
+mod host;
+mod response;
+mod sid;
+
+pub use balance::Balance;
+pub use client::Client;
+pub use config::{ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT};
+pub use credentials::{Credentials, InvalidCredentials};
+pub use error::{ApiError, ConfigError, DecodeError, Error, HttpError};
+pub use host::regional_host;
+pub use response::Response;
+pub use sid::{AccountSid, InvalidSid};
+
+/// The generated response type, for callers who want the wire form.
+pub use balance_api_gen::types::ApiV2010AccountBalance;
+/// The exact decimal type of [`Balance::amount`], re-exported so callers need not pin it.
+pub use rust_decimal::Decimal;

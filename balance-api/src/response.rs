@@ -1,0 +1,156 @@
+//! [`Response`] metadata, and turning whatever the server sent into a value or an [`Error`].
+
+use crate::Error;
+use crate::error::{ApiError, HttpError, snippet};
+use reqwest::StatusCode;
+use reqwest::header::HeaderMap;
+use serde::Deserialize;
+
+/// Largest error body read; Twilio's are a few hundred bytes, and a proxy's page needs only a
+/// snippet. Reading stops here, so a huge body costs no memory.
+pub(crate) const MAX_ERROR_BODY: usize = 64 * 1024;
+
+/// A value with the HTTP metadata it came with (what official SDKs call "with http info").
+///
+/// ```no_run
+/// # async fn demo(client: balance_api::Client) -> Result<(), balance_api::Error> {
+/// let response = client.fetch_balance_with_info(client.account_sid()).await?;
+/// println!("{} (request {:?})", response.value(), response.request_id());
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Response<T> {
+    value: T,
+    status: StatusCode,
+    headers: HeaderMap,
+}
+
+impl<T> Response<T> {
+    pub(crate) fn new(value: T, status: StatusCode, headers: HeaderMap) -> Self {
+        Self {
+            value,
+            status,
+            headers,
+        }
+    }
+
+    /// The decoded value.
+    pub fn value(&self) -> &T {
+        &self.value
+    }
+
+    /// The decoded value, dropping the metadata.
+    pub fn into_inner(self) -> T {
+        self.value
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// All response headers.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// The `Twilio-Request-Id` header: quote it to Twilio support.
+    pub fn request_id(&self) -> Option<&str> {
+        request_id(&self.headers)
+    }
+}
+
+pub(crate) fn request_id(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get("twilio-request-id")
+        .and_then(|v| v.to_str().ok())
+}
+
+/// Maps the generated client's error to ours; reads (a bounded part of) error bodies.
+pub(crate) async fn from_generated(err: progenitor_client::Error<()>) -> Error {
+    use progenitor_client::Error as G;
+    match err {
+        G::CommunicationError(e) | G::ResponseBodyError(e) | G::InvalidUpgrade(e) => transport(e),
+        G::InvalidResponsePayload(body, source) => crate::DecodeError::Json {
+            source,
+            snippet: snippet(&body),
+        }
+        .into(),
+        G::UnexpectedResponse(response) => from_status(response).await,
+        G::ErrorResponse(rv) => Error::Http(Box::new(HttpError {
+            status: rv.status(),
+            snippet: String::new(),
+            request_id: request_id(rv.headers()).map(str::to_owned),
+        })),
+        G::InvalidRequest(why) | G::Custom(why) => Error::Request(why),
+    }
+}
+
+pub(crate) fn transport(e: reqwest::Error) -> Error {
+    if e.is_timeout() {
+        Error::Timeout(e)
+    } else {
+        Error::Transport(e)
+    }
+}
+
+/// An undocumented status: Twilio's error JSON when it is one, else the status and a snippet.
+async fn from_status(mut response: reqwest::Response) -> Error {
+    let status = response.status();
+    let request_id = request_id(response.headers()).map(str::to_owned);
+    if status.is_redirection() {
+        let location = response
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok());
+        return Error::Http(Box::new(HttpError {
+            status,
+            snippet: format!("redirect to {} not followed", location.unwrap_or("?")),
+            request_id,
+        }));
+    }
+    let mut body = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                let room = MAX_ERROR_BODY - body.len();
+                body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+                if body.len() == MAX_ERROR_BODY {
+                    break;
+                }
+            }
+            Ok(None) => break,
+            // A broken error body is still an error status; report what arrived.
+            Err(e) if body.is_empty() && e.is_timeout() => return Error::Timeout(e),
+            Err(_) => break,
+        }
+    }
+    match serde_json::from_slice::<TwilioError>(&body) {
+        Ok(e) if e.code.is_some() || e.message.is_some() => Error::Api(Box::new(ApiError {
+            status,
+            code: e.code,
+            message: e.message.unwrap_or_default(),
+            more_info: e.more_info,
+            details: e.details.or(e.detail).map(|d| match d {
+                serde_json::Value::String(s) => s,
+                other => other.to_string(),
+            }),
+            request_id,
+        })),
+        _ => Error::Http(Box::new(HttpError {
+            status,
+            snippet: snippet(&body),
+            request_id,
+        })),
+    }
+}
+
+/// Twilio's documented error body; every field optional, so a partial one still decodes.
+#[derive(Deserialize)]
+struct TwilioError {
+    code: Option<u32>,
+    message: Option<String>,
+    more_info: Option<String>,
+    detail: Option<serde_json::Value>,
+    details: Option<serde_json::Value>,
+}

@@ -1,0 +1,214 @@
+//! Configuration: region and edge hosts, the environment, and the plain-http guard.
+
+use balance_api::{Client, ClientBuilder, Error, regional_host};
+use balance_api_tests::*;
+
+fn with_region_edge(region: Option<&str>, edge: Option<&str>) -> String {
+    let mut b = Client::builder().credentials(token_credentials());
+    if let Some(r) = region {
+        b = b.region(r);
+    }
+    if let Some(e) = edge {
+        b = b.edge(e);
+    }
+    b.build().expect("client").base_url().to_string()
+}
+
+#[test]
+fn region_and_edge_build_the_documented_hosts() {
+    assert_eq!(
+        with_region_edge(Some("au1"), Some("sydney")),
+        "https://api.sydney.au1.twilio.com/"
+    );
+    assert_eq!(
+        with_region_edge(None, Some("dublin")),
+        "https://api.dublin.us1.twilio.com/"
+    );
+    assert_eq!(
+        with_region_edge(Some("ie1"), None),
+        "https://api.ie1.twilio.com/"
+    );
+    assert_eq!(with_region_edge(None, None), "https://api.twilio.com/");
+}
+
+#[test]
+fn the_sdk_rule_reads_region_and_edge_from_the_host() {
+    // 4 labels: the second is a region; 5 labels: edge then region.
+    assert_eq!(
+        regional_host("api.ie1.twilio.com", None, None),
+        "api.ie1.twilio.com"
+    );
+    assert_eq!(
+        regional_host("api.ie1.twilio.com", None, Some("dublin")),
+        "api.dublin.ie1.twilio.com"
+    );
+    assert_eq!(
+        regional_host("api.ie1.twilio.com", Some("au1"), None),
+        "api.au1.twilio.com"
+    );
+    assert_eq!(
+        regional_host("api.sydney.au1.twilio.com", None, None),
+        "api.sydney.au1.twilio.com"
+    );
+    assert_eq!(
+        regional_host("api.sydney.au1.twilio.com", Some("jp1"), None),
+        "api.sydney.jp1.twilio.com"
+    );
+    assert_eq!(
+        regional_host("api.sydney.au1.twilio.com", None, Some("tokyo")),
+        "api.tokyo.au1.twilio.com"
+    );
+    assert_eq!(
+        regional_host("api.twilio.com", None, None),
+        "api.twilio.com"
+    );
+}
+
+fn vars<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+    move |k| {
+        pairs
+            .iter()
+            .find(|(name, _)| *name == k)
+            .map(|(_, v)| (*v).to_owned())
+    }
+}
+
+#[test]
+fn the_environment_sets_credentials_region_and_edge() {
+    let env = [
+        ("TWILIO_ACCOUNT_SID", EXAMPLE_SID),
+        ("TWILIO_AUTH_TOKEN", TOKEN),
+        ("TWILIO_REGION", "au1"),
+        ("TWILIO_EDGE", "sydney"),
+    ];
+    let client = ClientBuilder::from_vars(vars(&env))
+        .expect("env")
+        .build()
+        .expect("client");
+    assert_eq!(
+        client.base_url().as_str(),
+        "https://api.sydney.au1.twilio.com/"
+    );
+    assert_eq!(client.account_sid().as_str(), EXAMPLE_SID);
+
+    let edge_only = [
+        ("TWILIO_ACCOUNT_SID", EXAMPLE_SID),
+        ("TWILIO_AUTH_TOKEN", TOKEN),
+        ("TWILIO_EDGE", "dublin"),
+    ];
+    let client = ClientBuilder::from_vars(vars(&edge_only))
+        .expect("env")
+        .build()
+        .expect("client");
+    assert_eq!(
+        client.base_url().as_str(),
+        "https://api.dublin.us1.twilio.com/"
+    );
+}
+
+#[test]
+fn api_key_and_secret_are_preferred_when_both_sets_are_present() {
+    let env = [
+        ("TWILIO_ACCOUNT_SID", EXAMPLE_SID),
+        ("TWILIO_AUTH_TOKEN", TOKEN),
+        ("TWILIO_API_KEY", KEY_SID),
+        ("TWILIO_API_SECRET", KEY_SECRET),
+    ];
+    let builder = ClientBuilder::from_vars(vars(&env)).expect("env");
+    let debug = format!("{builder:?}");
+    assert!(debug.contains(KEY_SID), "{debug}");
+}
+
+fn env_error(pairs: &[(&str, &str)]) -> String {
+    match ClientBuilder::from_vars(vars(pairs)) {
+        Err(e @ Error::Config(_)) => e.to_string(),
+        other => panic!("expected a config error, got {other:?}"),
+    }
+}
+
+#[test]
+fn missing_or_malformed_variables_are_named_and_never_echoed() {
+    assert_eq!(env_error(&[]), "TWILIO_ACCOUNT_SID: is not set");
+    assert_eq!(
+        env_error(&[("TWILIO_ACCOUNT_SID", "AC12"), ("TWILIO_AUTH_TOKEN", TOKEN)]),
+        "TWILIO_ACCOUNT_SID: invalid Account SID (4 characters): shorter than 34 characters"
+    );
+    assert_eq!(
+        env_error(&[("TWILIO_ACCOUNT_SID", EXAMPLE_SID)]),
+        "TWILIO_AUTH_TOKEN: is not set (or set TWILIO_API_KEY and TWILIO_API_SECRET)"
+    );
+    assert_eq!(
+        env_error(&[
+            ("TWILIO_ACCOUNT_SID", EXAMPLE_SID),
+            ("TWILIO_API_KEY", KEY_SID)
+        ]),
+        "TWILIO_API_SECRET: is not set but TWILIO_API_KEY is"
+    );
+    let bad_key = env_error(&[
+        ("TWILIO_ACCOUNT_SID", EXAMPLE_SID),
+        ("TWILIO_API_KEY", KEY_SECRET),
+        ("TWILIO_API_SECRET", KEY_SECRET),
+    ]);
+    assert_eq!(
+        bad_key,
+        "TWILIO_API_KEY: the API Key SID is not SK followed by 32 hex digits"
+    );
+    let spaced = format!("{TOKEN} trailing");
+    let bad_token = env_error(&[
+        ("TWILIO_ACCOUNT_SID", EXAMPLE_SID),
+        ("TWILIO_AUTH_TOKEN", &spaced),
+    ]);
+    assert_eq!(
+        bad_token,
+        "TWILIO_AUTH_TOKEN: the Auth Token contains whitespace or control characters"
+    );
+    assert!(!bad_token.contains(TOKEN));
+    let bad_region = env_error(&[
+        ("TWILIO_ACCOUNT_SID", EXAMPLE_SID),
+        ("TWILIO_AUTH_TOKEN", TOKEN),
+        ("TWILIO_REGION", "AU 1"),
+    ]);
+    assert!(
+        bad_region.starts_with("TWILIO_REGION: must be a host label"),
+        "{bad_region}"
+    );
+}
+
+#[test]
+fn plain_http_is_refused_for_non_loopback_hosts() {
+    let build = |url: &str, allow: bool| {
+        Client::builder()
+            .credentials(token_credentials())
+            .base_url(url)
+            .allow_insecure_http(allow)
+            .build()
+    };
+    let err = build("http://proxy.example.com:8080", false).expect_err("refused");
+    assert!(matches!(err, Error::Config(_)));
+    assert!(
+        err.to_string()
+            .contains("refusing to send credentials over plain http to proxy.example.com"),
+        "{err}"
+    );
+    assert!(build("http://10.1.2.3", false).is_err());
+    assert!(build("ftp://127.0.0.1", false).is_err());
+    assert!(build("not a url", false).is_err());
+    for ok in [
+        "http://127.0.0.1:9",
+        "http://localhost:9",
+        "http://[::1]:9",
+        "https://proxy.example.com",
+    ] {
+        assert!(build(ok, false).is_ok(), "{ok}");
+    }
+    assert!(
+        build("http://proxy.example.com:8080", true).is_ok(),
+        "explicit opt-in"
+    );
+}
+
+#[test]
+fn a_builder_without_credentials_is_a_config_error() {
+    let err = Client::builder().build().expect_err("no credentials");
+    assert!(matches!(err, Error::Config(_)), "{err:?}");
+}

@@ -1,0 +1,125 @@
+//! Decoding real 200 responses: the documented example, nulls, exactness, and bad balances.
+
+use balance_api::{Decimal, DecodeError, Error};
+use balance_api_tests::*;
+use httpmock::prelude::*;
+
+async fn fetch_body(body: &str) -> Result<balance_api::Balance, Error> {
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.path(balance_path(EXAMPLE_SID));
+            then.status(200)
+                .header("content-type", "application/json")
+                .body(body);
+        })
+        .await;
+    builder_for(&server)
+        .build()
+        .expect("client")
+        .fetch_balance()
+        .await
+}
+
+#[tokio::test]
+async fn the_documented_example() {
+    let b = fetch_body(EXAMPLE_BODY).await.expect("decodes");
+    assert_eq!(b.amount(), Some(Decimal::new(5, 2)));
+    assert_eq!(b.currency(), Some("USD"));
+    assert_eq!(b.account_sid().map(|s| s.as_str()), Some(EXAMPLE_SID));
+    assert_eq!(
+        b.raw().balance.as_deref(),
+        Some("0.05"),
+        "the generated form stays reachable"
+    );
+}
+
+#[tokio::test]
+async fn all_null_fields_mean_no_balance_information_not_zero() {
+    let b = fetch_body(r#"{"account_sid":null,"balance":null,"currency":null}"#)
+        .await
+        .expect("ok");
+    assert_eq!(b.amount(), None);
+    assert_eq!(b.currency(), None);
+    assert_eq!(b.account_sid(), None);
+    assert_eq!(b.to_string(), "no balance information");
+    let absent = fetch_body("{}").await.expect("absent fields are nulls too");
+    assert_eq!(absent.amount(), None);
+}
+
+#[tokio::test]
+async fn negative_and_many_decimal_balances_round_trip_exactly() {
+    for text in [
+        "-12.34",
+        "0.1",
+        "-0.000000000000000000000000001",
+        "79228162514264337593543950335",
+        "1234567890.123456789012345678",
+        "0",
+        "5.000",
+    ] {
+        let body =
+            format!(r#"{{"account_sid":"{EXAMPLE_SID}","balance":"{text}","currency":"USD"}}"#);
+        let b = fetch_body(&body)
+            .await
+            .unwrap_or_else(|e| panic!("{text}: {e}"));
+        assert_eq!(
+            b.amount().map(|d| d.to_string()).as_deref(),
+            Some(text),
+            "exact for {text}"
+        );
+    }
+    // A negative zero is zero (Decimal has no sign on zero); the raw text keeps what was sent.
+    let b = fetch_body(r#"{"balance":"-0.00","currency":"USD"}"#)
+        .await
+        .expect("decodes");
+    assert!(b.amount().is_some_and(|d| d.is_zero()));
+    assert_eq!(b.raw().balance.as_deref(), Some("-0.00"));
+}
+
+#[tokio::test]
+async fn a_non_numeric_balance_is_an_error_keeping_the_raw_value() {
+    for text in [
+        "abc",
+        "1,000.00",
+        "",
+        "NaN",
+        "1e3",
+        " 5",
+        "99999999999999999999999999999999",
+    ] {
+        let body = format!(r#"{{"balance":"{text}","currency":"USD"}}"#);
+        match fetch_body(&body).await {
+            Err(Error::Decode(e)) => match *e {
+                DecodeError::Balance { ref raw } => assert_eq!(raw, text),
+                ref other => panic!("{text}: wrong decode error {other}"),
+            },
+            other => panic!("{text}: expected a decode error, got {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_extra_field_is_ignored() {
+    let body = r#"{"account_sid":"ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","balance":"1.5","currency":"GBP","unit":"x","uri":{"a":1}}"#;
+    let b = fetch_body(body).await.expect("decodes");
+    assert_eq!(b.to_string(), "1.5 GBP");
+}
+
+#[tokio::test]
+async fn a_balance_as_a_json_number_or_a_bad_sid_is_a_json_decode_error() {
+    for body in [
+        r#"{"balance":0.05,"currency":"USD"}"#,
+        r#"{"account_sid":"AC123","balance":"1","currency":"USD"}"#,
+        r#"{"balance":"1""#,
+        "[]",
+    ] {
+        match fetch_body(body).await {
+            Err(Error::Decode(e)) => {
+                assert!(matches!(*e, DecodeError::Json { .. }), "{body}: {e}");
+                assert!(e.to_string().contains("body starts"), "{e}");
+            }
+            other => panic!("{body}: expected a decode error, got {other:?}"),
+        }
+    }
+}

@@ -1,0 +1,211 @@
+//! Error responses become typed, readable errors; an invalid SID never reaches the network.
+
+use balance_api::{AccountSid, Error};
+use balance_api_tests::*;
+use httpmock::prelude::*;
+
+const REQUEST_ID: &str = "RQ11111111111111111111111111111111";
+
+async fn fetch_with(status: u16, content_type: &str, body: &str) -> Error {
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.path(balance_path(EXAMPLE_SID));
+            then.status(status)
+                .header("content-type", content_type)
+                .header("twilio-request-id", REQUEST_ID)
+                .body(body);
+        })
+        .await;
+    let client = builder_for(&server).build().expect("client");
+    client.fetch_balance().await.expect_err("must fail")
+}
+
+#[tokio::test]
+async fn twilio_404_becomes_a_typed_api_error() {
+    let body = r#"{"code":20404,"message":"The requested resource /2010-04-01/Accounts/ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/Balance.json was not found","more_info":"https://www.twilio.com/docs/errors/20404","status":404}"#;
+    let err = fetch_with(404, "application/json", body).await;
+    let Error::Api(api) = &err else {
+        panic!("expected an API error, got {err:?}")
+    };
+    assert_eq!(api.status, 404);
+    assert_eq!(api.code, Some(20404));
+    assert!(api.message.starts_with("The requested resource"));
+    assert_eq!(
+        api.more_info.as_deref(),
+        Some("https://www.twilio.com/docs/errors/20404")
+    );
+    assert_eq!(api.request_id.as_deref(), Some(REQUEST_ID));
+    assert_eq!(err.request_id(), Some(REQUEST_ID));
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(404));
+    let text = err.to_string();
+    assert!(
+        text.starts_with("Twilio error 20404 (HTTP 404 Not Found): The requested resource"),
+        "{text}"
+    );
+    assert!(
+        text.ends_with("; see https://www.twilio.com/docs/errors/20404"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn twilio_401_with_detail_keeps_the_detail() {
+    let body = r#"{"code":20003,"message":"Authenticate","more_info":"https://www.twilio.com/docs/errors/20003","status":401,"detail":"Your AccountSid or AuthToken was incorrect."}"#;
+    let err = fetch_with(401, "application/json", body).await;
+    let Error::Api(api) = &err else {
+        panic!("expected an API error, got {err:?}")
+    };
+    assert_eq!((api.status.as_u16(), api.code), (401, Some(20003)));
+    assert_eq!(
+        api.details.as_deref(),
+        Some("Your AccountSid or AuthToken was incorrect.")
+    );
+    assert!(
+        err.to_string()
+            .contains("(Your AccountSid or AuthToken was incorrect.)")
+    );
+}
+
+#[tokio::test]
+async fn twilio_500_with_structured_details() {
+    let body = r#"{"code":20500,"message":"Internal Server Error","more_info":"https://www.twilio.com/docs/errors/20500","status":500,"details":{"hint":"retry"}}"#;
+    let err = fetch_with(500, "application/json", body).await;
+    let Error::Api(api) = &err else {
+        panic!("expected an API error, got {err:?}")
+    };
+    assert_eq!((api.status.as_u16(), api.code), (500, Some(20500)));
+    assert_eq!(api.details.as_deref(), Some(r#"{"hint":"retry"}"#));
+}
+
+#[tokio::test]
+async fn an_html_502_is_an_http_error_with_a_bounded_snippet() {
+    let page = format!(
+        "<html><body><h1>502 Bad Gateway</h1>{}</body></html>",
+        "x".repeat(5000)
+    );
+    let err = fetch_with(502, "text/html", &page).await;
+    let Error::Http(http) = &err else {
+        panic!("expected an HTTP error, got {err:?}")
+    };
+    assert_eq!(http.status, 502);
+    assert!(
+        http.snippet
+            .starts_with("<html><body><h1>502 Bad Gateway</h1>")
+    );
+    assert!(
+        http.snippet.chars().count() <= 201,
+        "snippet is bounded: {}",
+        http.snippet.len()
+    );
+    assert_eq!(http.request_id.as_deref(), Some(REQUEST_ID));
+    assert!(
+        err.to_string()
+            .starts_with("HTTP 502 Bad Gateway: \"<html>"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn an_empty_error_body_says_so() {
+    let err = fetch_with(503, "text/plain", "").await;
+    let Error::Http(http) = &err else {
+        panic!("expected an HTTP error, got {err:?}")
+    };
+    assert_eq!(http.status, 503);
+    assert_eq!(
+        err.to_string(),
+        "HTTP 503 Service Unavailable with an empty body"
+    );
+}
+
+#[tokio::test]
+async fn an_invalid_sid_is_refused_before_any_request() {
+    let server = MockServer::start_async().await;
+    let any = server
+        .mock_async(|when, then| {
+            when.any_request();
+            then.status(200).body(EXAMPLE_BODY);
+        })
+        .await;
+    let _client = builder_for(&server).build().expect("client");
+    let hex32 = "0123456789abcdef0123456789abcdef";
+    for bad in [
+        "AC123".to_owned(),
+        format!("XX{hex32}"),
+        "ACzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz".to_owned(),
+    ] {
+        let err = bad.parse::<AccountSid>().expect_err("invalid");
+        let err = Error::from(err);
+        assert!(err.to_string().starts_with("invalid Account SID"), "{err}");
+    }
+    assert_eq!(any.calls_async().await, 0, "no request reached the server");
+}
+
+#[tokio::test]
+async fn a_refused_connection_is_a_transport_error() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr").port()
+    };
+    let client = balance_api::Client::builder()
+        .credentials(token_credentials())
+        .base_url(format!("http://127.0.0.1:{port}"))
+        .build()
+        .expect("client");
+    let err = client.fetch_balance().await.expect_err("nothing listens");
+    assert!(matches!(err, Error::Transport(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_stalled_server_is_a_timeout_error() {
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.any_request();
+            then.status(200)
+                .body(EXAMPLE_BODY)
+                .delay(std::time::Duration::from_secs(5));
+        })
+        .await;
+    let client = builder_for(&server)
+        .timeout(std::time::Duration::from_millis(200))
+        .build()
+        .expect("client");
+    let started = std::time::Instant::now();
+    let err = client.fetch_balance().await.expect_err("times out");
+    assert!(matches!(err, Error::Timeout(_)), "{err:?}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(2));
+}
+
+#[tokio::test]
+async fn a_redirect_to_another_host_is_not_followed() {
+    let elsewhere = MockServer::start_async().await;
+    let stolen = elsewhere
+        .mock_async(|when, then| {
+            when.any_request();
+            then.status(200).body(EXAMPLE_BODY);
+        })
+        .await;
+    let server = MockServer::start_async().await;
+    let target = elsewhere.url(balance_path(EXAMPLE_SID));
+    server
+        .mock_async(|when, then| {
+            when.any_request();
+            then.status(302).header("location", target);
+        })
+        .await;
+    let err = builder_for(&server)
+        .build()
+        .expect("client")
+        .fetch_balance()
+        .await
+        .expect_err("302");
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(302));
+    assert!(err.to_string().contains("not followed"), "{err}");
+    assert_eq!(
+        stolen.calls_async().await,
+        0,
+        "the other host never saw the request"
+    );
+}

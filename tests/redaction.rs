@@ -1,0 +1,112 @@
+//! Secrets never appear in Debug, Display, errors, or TRACE-level tracing output.
+
+use balance_api::{Client, ClientBuilder, Credentials};
+use balance_api_tests::*;
+use httpmock::prelude::*;
+use std::sync::{Arc, Mutex};
+use tracing_subscriber::filter::{self, LevelFilter};
+use tracing_subscriber::prelude::*;
+
+fn assert_clean(text: &str, user: &str, secret: &str) {
+    for form in leaked_forms(user, secret) {
+        assert!(
+            !text.contains(&form),
+            "secret leaked as {form:?} in: {text}"
+        );
+    }
+}
+
+#[test]
+fn debug_of_credentials_builder_and_client_shows_no_secret() {
+    let token = token_credentials();
+    let account = EXAMPLE_SID.parse().expect("sid");
+    let key = Credentials::api_key(account, KEY_SID, KEY_SECRET).expect("creds");
+    for creds in [&token, &key] {
+        let builder = Client::builder().credentials(creds.clone());
+        let client = builder.clone().build().expect("client");
+        for text in [
+            format!("{creds:?}"),
+            format!("{builder:?}"),
+            format!("{client:?}"),
+            format!("{client:#?}"),
+        ] {
+            assert_clean(&text, EXAMPLE_SID, TOKEN);
+            assert_clean(&text, KEY_SID, KEY_SECRET);
+            assert!(text.contains("redacted"), "{text}");
+        }
+    }
+}
+
+/// A writer that appends to a shared buffer, to read what a subscriber printed.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("lock").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn errors_and_trace_output_carry_no_secret() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    // Everything the client side emits at TRACE (this crate, reqwest, hyper); the mock server's
+    // own logs are the peer's business and are left out.
+    let layer = tracing_subscriber::fmt::layer()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .with_filter(filter::filter_fn(|meta| {
+            !meta.target().starts_with("httpmock")
+        }));
+    let subscriber = tracing_subscriber::registry().with(layer.with_filter(LevelFilter::TRACE));
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let server = MockServer::start_async().await;
+    // The server echoes the Authorization header back in its error, as a hostile peer might.
+    server
+        .mock_async(|when, then| {
+            when.path(balance_path(EXAMPLE_SID));
+            then.status(401)
+                .header("twilio-request-id", "RQ22222222222222222222222222222222")
+                .body(r#"{"code":20003,"message":"Authenticate","more_info":"https://www.twilio.com/docs/errors/20003","status":401}"#);
+        })
+        .await;
+    let client: Client = builder_for(&server).build().expect("client");
+    let err = client.fetch_balance().await.expect_err("401");
+    for text in [err.to_string(), format!("{err:?}"), format!("{err:#?}")] {
+        assert_clean(&text, EXAMPLE_SID, TOKEN);
+    }
+
+    let env = [
+        ("TWILIO_ACCOUNT_SID", EXAMPLE_SID),
+        ("TWILIO_AUTH_TOKEN", "bad token"),
+    ];
+    let err = ClientBuilder::from_vars(|k| {
+        env.iter()
+            .find(|(n, _)| *n == k)
+            .map(|(_, v)| (*v).to_owned())
+    })
+    .expect_err("space in token");
+    assert!(!err.to_string().contains("bad token"), "{err}");
+
+    let log = String::from_utf8(captured.0.lock().expect("lock").clone()).expect("utf8");
+    assert!(
+        log.contains("balance_api.fetch"),
+        "the span was recorded: {log}"
+    );
+    assert!(log.contains("status=401"), "{log}");
+    assert!(
+        log.contains("request_id=RQ22222222222222222222222222222222"),
+        "{log}"
+    );
+    assert!(
+        log.contains(EXAMPLE_SID),
+        "the account SID is logged: {log}"
+    );
+    assert_clean(&log, EXAMPLE_SID, TOKEN);
+}

@@ -1,0 +1,169 @@
+//! The exact request on the wire, for both credential kinds, async and blocking.
+
+use balance_api::{AccountSid, Client, ClientBuilder, Credentials};
+use balance_api_tests::*;
+use httpmock::prelude::*;
+
+fn user_agent() -> String {
+    format!(
+        "balance-api/{} ({} {})",
+        env!("CARGO_PKG_VERSION"),
+        std::env::consts::OS,
+        std::env::consts::ARCH
+    )
+}
+
+#[tokio::test]
+async fn sends_the_documented_request_with_token_auth() {
+    let server = MockServer::start_async().await;
+    let mock = server
+        .mock_async(|when, then| {
+            when.method(GET)
+                .path(balance_path(EXAMPLE_SID))
+                .header("authorization", basic(EXAMPLE_SID, TOKEN))
+                .header("user-agent", user_agent())
+                .header("accept", "application/json");
+            then.status(200)
+                .header("content-type", "application/json")
+                .body(EXAMPLE_BODY);
+        })
+        .await;
+    let client = builder_for(&server).build().expect("client");
+
+    let balance = client.fetch_balance().await.expect("balance");
+
+    mock.assert_async().await;
+    assert_eq!(balance.to_string(), "0.05 USD");
+}
+
+#[tokio::test]
+async fn sends_api_key_auth_with_the_key_sid_as_user() {
+    let server = MockServer::start_async().await;
+    let mock = server
+        .mock_async(|when, then| {
+            when.method(GET)
+                .path(balance_path(EXAMPLE_SID))
+                .header("authorization", basic(KEY_SID, KEY_SECRET));
+            then.status(200).body(EXAMPLE_BODY);
+        })
+        .await;
+    let account = EXAMPLE_SID.parse().expect("sid");
+    let creds = Credentials::api_key(account, KEY_SID, KEY_SECRET).expect("creds");
+    let client = Client::builder()
+        .credentials(creds)
+        .base_url(server.base_url())
+        .build()
+        .expect("client");
+
+    client.fetch_balance().await.expect("balance");
+    mock.assert_async().await;
+}
+
+#[tokio::test]
+async fn a_subaccount_fetch_uses_its_path_and_the_parents_credentials() {
+    let sub_sid = "AC0123456789abcdef0123456789ABCDEF";
+    let server = MockServer::start_async().await;
+    let body = format!(r#"{{"account_sid":"{sub_sid}","balance":"12.5","currency":"EUR"}}"#);
+    let mock = server
+        .mock_async(|when, then| {
+            when.method(GET)
+                .path(balance_path(sub_sid))
+                .header("authorization", basic(EXAMPLE_SID, TOKEN));
+            then.status(200).body(body);
+        })
+        .await;
+    let client = builder_for(&server).build().expect("client");
+    let sub: AccountSid = sub_sid.parse().expect("sid");
+
+    let balance = client.fetch_balance_of(&sub).await.expect("balance");
+
+    mock.assert_async().await;
+    assert_eq!(balance.account_sid(), Some(&sub));
+    assert_eq!(balance.to_string(), "12.5 EUR");
+}
+
+#[tokio::test]
+async fn the_user_agent_carries_the_app_suffix() {
+    let server = MockServer::start_async().await;
+    let mock = server
+        .mock_async(|when, then| {
+            when.header("user-agent", format!("{} billing/2.1", user_agent()));
+            then.status(200).body(EXAMPLE_BODY);
+        })
+        .await;
+    let client = builder_for(&server)
+        .user_agent_suffix("billing/2.1")
+        .build()
+        .expect("client");
+    client.fetch_balance().await.expect("balance");
+    mock.assert_async().await;
+}
+
+#[tokio::test]
+async fn with_info_returns_status_headers_and_request_id() {
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.path(balance_path(EXAMPLE_SID));
+            then.status(200)
+                .header("twilio-request-id", "RQ0123456789abcdef0123456789abcdef")
+                .header("x-extra", "1")
+                .body(EXAMPLE_BODY);
+        })
+        .await;
+    let client = builder_for(&server).build().expect("client");
+
+    let response = client
+        .fetch_balance_with_info(client.account_sid())
+        .await
+        .expect("balance");
+
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.request_id(),
+        Some("RQ0123456789abcdef0123456789abcdef")
+    );
+    assert_eq!(
+        response.headers().get("x-extra").map(|v| v.as_bytes()),
+        Some(&b"1"[..])
+    );
+    assert_eq!(response.value().currency(), Some("USD"));
+}
+
+#[tokio::test]
+async fn connections_are_reused_across_fetches() {
+    let server = RawServer::start(|_request| ok_response(EXAMPLE_BODY)).await;
+    let client = Client::builder()
+        .credentials(token_credentials())
+        .base_url(server.base_url())
+        .build()
+        .expect("client");
+    for _ in 0..5 {
+        client.fetch_balance().await.expect("balance");
+    }
+    assert_eq!(server.requests(), 5);
+    assert_eq!(
+        server.connections(),
+        1,
+        "keep-alive: one connection serves every fetch"
+    );
+}
+
+#[test]
+fn the_blocking_client_fetches_the_same_balance() {
+    let server = MockServer::start();
+    let mock = server.mock(|when, then| {
+        when.method(GET)
+            .path(balance_path(EXAMPLE_SID))
+            .header("authorization", basic(EXAMPLE_SID, TOKEN));
+        then.status(200).body(EXAMPLE_BODY);
+    });
+    let builder: ClientBuilder = builder_for(&server);
+    let client = balance_api::blocking::Client::new(builder).expect("client");
+
+    let balance = client.fetch_balance().expect("balance");
+
+    mock.assert();
+    assert_eq!(balance.amount(), Some("0.05".parse().expect("decimal")));
+    assert_eq!(balance.currency(), Some("USD"));
+}
