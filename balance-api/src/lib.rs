@@ -42,3 +42,8 @@ pub use sid::{AccountSid, InvalidSid};
 pub use balance_api_gen::types::ApiV2010AccountBalance;
 /// The exact decimal type of [`Balance::amount`], re-exported so callers need not pin it.
 pub use rust_decimal::Decimal;
+
+/// The README's examples, compiled by `cargo test` so they cannot go stale.
+#[cfg(all(doctest, feature = "blocking"))]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
