@@ -23,7 +23,11 @@ fn generate() -> Result<(), String> {
     settings
         .with_interface(progenitor::InterfaceStyle::Positional)
         // Lets users and tests publish JSON Schemas of the exact wire types.
-        .with_derive("schemars::JsonSchema");
+        .with_derive("schemars::JsonSchema")
+        // The client carries Limits, and hooks.rs must implement ClientHooks for it: the body
+        // cap is enforced in the one place every response passes through.
+        .with_inner_type(quote("crate::Limits")?)
+        .with_hooks(progenitor::HooksMode::Expected);
     let mut generator = progenitor::Generator::new(&settings);
     let tokens = generator
         .generate_tokens(&spec)
@@ -36,6 +40,10 @@ fn generate() -> Result<(), String> {
     let out_dir = std::env::var("OUT_DIR").map_err(|e| e.to_string())?;
     let out = Path::new(&out_dir).join("codegen.rs");
     std::fs::write(&out, code).map_err(|e| e.to_string())
+}
+
+fn quote(path: &str) -> Result<proc_macro2::TokenStream, String> {
+    path.parse().map_err(|e| format!("{path}: {e}"))
 }
 
 /// progenitor ignores `servers`; the documented host is emitted here so the client's default

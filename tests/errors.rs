@@ -1,6 +1,6 @@
 //! Error responses become typed, readable errors; an invalid SID never reaches the network.
 
-use balance_api::{AccountSid, Error};
+use balance_api::{AccountSid, Error, RetryPolicy};
 use balance_api_tests::*;
 use httpmock::prelude::*;
 
@@ -17,7 +17,11 @@ async fn fetch_with(status: u16, content_type: &str, body: &str) -> Error {
                 .body(body);
         })
         .await;
-    let client = builder_for(&server).build().expect("client");
+    // One attempt: these tests are about how a single response reads, not about retrying it.
+    let client = builder_for(&server)
+        .retry(RetryPolicy::none())
+        .build()
+        .expect("client");
     client.fetch_balance().await.expect_err("must fail")
 }
 
@@ -151,6 +155,7 @@ async fn a_refused_connection_is_a_transport_error() {
     let client = balance_api::Client::builder()
         .credentials(token_credentials())
         .base_url(format!("http://127.0.0.1:{port}"))
+        .retry(RetryPolicy::none())
         .build()
         .expect("client");
     let err = client.fetch_balance().await.expect_err("nothing listens");
@@ -170,6 +175,7 @@ async fn a_stalled_server_is_a_timeout_error() {
         .await;
     let client = builder_for(&server)
         .timeout(std::time::Duration::from_millis(200))
+        .retry(RetryPolicy::none())
         .build()
         .expect("client");
     let started = std::time::Instant::now();

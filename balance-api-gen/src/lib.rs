@@ -2,6 +2,9 @@
 //! Balance endpoint, at build time. Nothing here is written by hand: to change what this crate
 //! holds, change the fragment (with `cargo xtask regen`) or a generator setting in `build.rs`.
 //!
+//! One hand-written piece sits beside the generated code: `hooks.rs`, the `ClientHooks` impl
+//! that bounds response bodies (progenitor requires it next to the generated `Client`).
+//!
 //! Most users want the `balance-api` crate, which adds credentials, regions, errors and retries.
 //!
 //! ```
@@ -17,3 +20,6 @@
 #![allow(missing_docs, clippy::unwrap_used, rustdoc::bare_urls)]
 
 include!(concat!(env!("OUT_DIR"), "/codegen.rs"));
+
+mod hooks;
+pub use hooks::{Limits, is_body_too_large};

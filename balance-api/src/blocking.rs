@@ -35,6 +35,13 @@ impl Client {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn new(builder: ClientBuilder) -> Result<Self, Error> {
+        // block_on inside a runtime would panic later; refuse now, with the way out.
+        if tokio::runtime::Handle::try_current().is_ok() {
+            return Err(ConfigError::new(
+                "the blocking client cannot run inside an async runtime; use balance_api::Client",
+            )
+            .into());
+        }
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -43,6 +50,16 @@ impl Client {
             inner: builder.build()?,
             runtime,
         })
+    }
+
+    /// Starts configuring a client; finish with [`ClientBuilder::build_blocking`].
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// See [`crate::Client::generated`] (its methods are async).
+    pub fn generated(&self) -> &balance_api_gen::Client {
+        self.inner.generated()
     }
 
     /// See [`crate::Client::base_url`].

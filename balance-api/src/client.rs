@@ -1,23 +1,34 @@
 //! [`Client`]: the async client over the generated one.
 
+use crate::redact::Scrubber;
 use crate::response::{self, Response};
+use crate::retry::{self, Pause};
 use crate::{AccountSid, Balance, ClientBuilder, ConfigError, Error};
+use futures_util::StreamExt;
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 use reqwest::{Url, redirect};
 use std::sync::Arc;
 use std::time::Instant;
 use tracing::Instrument;
 
-/// A Twilio balance client. Cheap to clone: clones share one connection pool.
+/// A Twilio balance client. Cheap to clone: clones share one connection pool and one 429 pause.
 ///
-/// ```no_run
-/// # async fn demo() -> Result<(), balance_api::Error> {
-/// let client = balance_api::Client::from_env()?;
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let server = httpmock::MockServer::start_async().await;
+/// # server.mock_async(|when, then| { when.any_request(); then.status(200)
+/// #     .header("content-type", "application/json")
+/// #     .body(r#"{"account_sid":"ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","balance":"0.05","currency":"USD"}"#); }).await;
+/// use balance_api::{Client, Credentials};
+///
+/// let account = "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".parse()?;
+/// let client = Client::builder()
+///     .credentials(Credentials::auth_token(account, "token")?)
+///     .base_url(server.base_url()) // a mock here; Twilio by default
+///     .build()?;
 /// let balance = client.fetch_balance().await?;
-/// match balance.amount() {
-///     Some(amount) => println!("{amount} {}", balance.currency().unwrap_or("")),
-///     None => println!("no balance information (a child account?)"),
-/// }
+/// assert_eq!(balance.to_string(), "0.05 USD");
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]
@@ -29,6 +40,8 @@ struct Inner {
     api: balance_api_gen::Client,
     account_sid: AccountSid,
     base_url: Url,
+    scrubber: Scrubber,
+    pause: Pause,
     settings: ClientBuilder,
 }
 
@@ -70,17 +83,22 @@ impl Client {
             .redirect(same_origin_redirects())
             .build()
             .map_err(|e| ConfigError::new(format!("cannot build the HTTP client: {e}")))?;
+        let limits = balance_api_gen::Limits {
+            max_body: settings.max_body,
+        };
         // progenitor appends "/2010-04-01/..." to the base, so it must not end in a slash.
-        let api =
-            balance_api_gen::Client::new_with_client(base_url.as_str().trim_end_matches('/'), http);
-        let account_sid = credentials.account_sid().clone();
+        let base = base_url.as_str().trim_end_matches('/');
+        let api = balance_api_gen::Client::new_with_client(base, http, limits);
+        let inner = Inner {
+            api,
+            account_sid: credentials.account_sid().clone(),
+            base_url,
+            scrubber: Scrubber::new(&credentials),
+            pause: Pause::default(),
+            settings,
+        };
         Ok(Self {
-            inner: Arc::new(Inner {
-                api,
-                account_sid,
-                base_url,
-                settings,
-            }),
+            inner: Arc::new(inner),
         })
     }
 
@@ -94,7 +112,8 @@ impl Client {
         &self.inner.account_sid
     }
 
-    /// The generated client underneath, configured with this client's auth and timeouts.
+    /// The generated client underneath, configured with this client's auth, timeouts and body
+    /// cap (but not its retries).
     pub fn generated(&self) -> &balance_api_gen::Client {
         &self.inner.api
     }
@@ -105,6 +124,13 @@ impl Client {
     }
 
     /// The balance of `account`, e.g. a subaccount, using this client's (parent) credentials.
+    /// Taking an [`AccountSid`] means an invalid SID cannot get this far:
+    ///
+    /// ```compile_fail
+    /// # async fn f(client: balance_api::Client) {
+    /// client.fetch_balance_of("AC123").await; // a &str is not an AccountSid
+    /// # }
+    /// ```
     pub async fn fetch_balance_of(&self, account: &AccountSid) -> Result<Balance, Error> {
         Ok(self.fetch_balance_with_info(account).await?.into_inner())
     }
@@ -118,12 +144,19 @@ impl Client {
         let span = tracing::info_span!(
             "balance_api.fetch",
             account_sid = %account,
+            attempts = tracing::field::Empty,
             status = tracing::field::Empty,
             request_id = tracing::field::Empty,
             elapsed_ms = tracing::field::Empty,
         );
         let started = Instant::now();
-        let result = self.fetch_once(account).instrument(span.clone()).await;
+        let policy = &self.inner.settings.retry;
+        let result = retry::run(policy, &self.inner.pause, |attempt| {
+            span.record("attempts", attempt);
+            self.fetch_once(account)
+        })
+        .instrument(span.clone())
+        .await;
         span.record("elapsed_ms", started.elapsed().as_millis() as u64);
         let (status, request_id) = match &result {
             Ok(r) => (Some(r.status()), r.request_id()),
@@ -142,15 +175,47 @@ impl Client {
         result
     }
 
+    /// The balances of many accounts, at most `concurrency` requests in flight, in the order
+    /// given. Each account gets its own result, so one failure does not sink the batch; a 429
+    /// anywhere pauses every request of this client (see [`crate::RetryPolicy`]).
+    ///
+    /// ```no_run
+    /// # async fn demo(client: balance_api::Client, subaccounts: Vec<balance_api::AccountSid>) {
+    /// for (account, result) in client.fetch_balances(subaccounts, 8).await {
+    ///     match result {
+    ///         Ok(balance) => println!("{account}: {balance}"),
+    ///         Err(e) => eprintln!("{account}: {e}"),
+    ///     }
+    /// }
+    /// # }
+    /// ```
+    pub async fn fetch_balances(
+        &self,
+        accounts: impl IntoIterator<Item = AccountSid>,
+        concurrency: usize,
+    ) -> Vec<(AccountSid, Result<Balance, Error>)> {
+        futures_util::stream::iter(accounts)
+            .map(|account| async move {
+                let result = self.fetch_balance_of(&account).await;
+                (account, result)
+            })
+            .buffered(concurrency.max(1))
+            .collect()
+            .await
+    }
+
     async fn fetch_once(&self, account: &AccountSid) -> Result<Response<Balance>, Error> {
-        match self.inner.api.fetch_balance(account.as_generated()).await {
+        let outcome = match self.inner.api.fetch_balance(account.as_generated()).await {
             Ok(value) => {
                 let (status, headers) = (value.status(), value.headers().clone());
-                let balance = Balance::try_from(value.into_inner())?;
-                Ok(Response::new(balance, status, headers))
+                response::check_content_type(&headers)
+                    .and_then(|()| Balance::try_from(value.into_inner()))
+                    .map(|balance| Response::new(balance, status, headers))
+                    .map_err(Error::from)
             }
-            Err(e) => Err(response::from_generated(e).await),
-        }
+            Err(e) => Err(response::from_generated(e, self.inner.settings.max_body).await),
+        };
+        outcome.map_err(|e| self.inner.scrubber.error(e))
     }
 }
 

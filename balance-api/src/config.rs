@@ -1,7 +1,7 @@
 //! [`ClientBuilder`]: credentials, host, timeouts and identity, from code or the environment.
 
 use crate::error::ConfigError;
-use crate::{AccountSid, Client, Credentials, Error};
+use crate::{AccountSid, Client, Credentials, Error, RetryPolicy};
 use reqwest::Url;
 use std::time::Duration;
 
@@ -27,7 +27,7 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// assert_eq!(client.base_url().as_str(), "https://api.sydney.au1.twilio.com/");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 #[must_use]
 pub struct ClientBuilder {
     pub(crate) credentials: Option<Credentials>,
@@ -38,6 +38,8 @@ pub struct ClientBuilder {
     pub(crate) connect_timeout: Duration,
     pub(crate) timeout: Duration,
     pub(crate) user_agent_suffix: Option<String>,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) max_body: usize,
 }
 
 impl Default for ClientBuilder {
@@ -51,6 +53,8 @@ impl Default for ClientBuilder {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             timeout: DEFAULT_TIMEOUT,
             user_agent_suffix: None,
+            retry: RetryPolicy::default(),
+            max_body: balance_api_gen::Limits::default().max_body,
         }
     }
 }
@@ -60,6 +64,19 @@ impl ClientBuilder {
     /// either `TWILIO_API_KEY` + `TWILIO_API_SECRET` (preferred when both sets are present) or
     /// `TWILIO_AUTH_TOKEN`; and `TWILIO_REGION`, `TWILIO_EDGE` when set.
     pub fn from_env() -> Result<Self, Error> {
+        const VARS: [&str; 6] = [
+            "TWILIO_ACCOUNT_SID",
+            "TWILIO_AUTH_TOKEN",
+            "TWILIO_API_KEY",
+            "TWILIO_API_SECRET",
+            "TWILIO_REGION",
+            "TWILIO_EDGE",
+        ];
+        for var in VARS {
+            if let Err(std::env::VarError::NotUnicode(_)) = std::env::var(var) {
+                return Err(ConfigError::var(var, "is not valid UTF-8").into());
+            }
+        }
         Self::from_vars(|name| std::env::var(name).ok())
     }
 
@@ -179,16 +196,36 @@ impl ClientBuilder {
         self
     }
 
+    /// When and how failed fetches are retried; [`RetryPolicy::none`] turns retries off.
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// The largest response body read (default 64 KiB); a longer one is
+    /// [`Error::BodyTooLarge`], and reading stops at the cap.
+    pub fn max_body_bytes(mut self, bytes: usize) -> Self {
+        self.max_body = bytes;
+        self
+    }
+
     /// Checks the settings and builds the client. No request is made.
     pub fn build(self) -> Result<Client, Error> {
         Client::from_builder(self)
     }
 
+    /// Builds a [`crate::blocking::Client`] instead.
+    #[cfg(feature = "blocking")]
+    pub fn build_blocking(self) -> Result<crate::blocking::Client, Error> {
+        crate::blocking::Client::new(self)
+    }
+
     /// The URL requests go to: the override as given, or the spec's server with region and edge.
     pub(crate) fn resolved_base_url(&self) -> Result<Url, ConfigError> {
         let url = match &self.base_url {
+            // The text is not repeated: it may hold a password.
             Some(given) => Url::parse(given)
-                .map_err(|e| ConfigError::new(format!("base URL {given:?} is not a URL: {e}")))?,
+                .map_err(|e| ConfigError::new(format!("the base URL is not a URL: {e}")))?,
             None => {
                 check_label(self.region.as_deref())
                     .map_err(|p| ConfigError::new(format!("region {p}")))?;
@@ -204,6 +241,12 @@ impl ClientBuilder {
                 url
             }
         };
+        if !url.username().is_empty() || url.password().is_some() {
+            // reqwest would turn these into a second, silent set of credentials.
+            return Err(ConfigError::new(
+                "the base URL carries a user name or password; pass credentials with .credentials()",
+            ));
+        }
         match url.scheme() {
             "https" => Ok(url),
             "http" if self.allow_insecure_http || is_loopback(&url) => Ok(url),
@@ -216,6 +259,28 @@ impl ClientBuilder {
                 "base URL scheme {other:?} is not http(s)"
             ))),
         }
+    }
+}
+
+impl std::fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // A base URL is shown only when it holds no user information (which build() refuses).
+        let base_url = self.base_url.as_deref().map(|u| match Url::parse(u) {
+            Ok(url) if url.username().is_empty() && url.password().is_none() => u,
+            _ => "[not shown]",
+        });
+        f.debug_struct("ClientBuilder")
+            .field("credentials", &self.credentials)
+            .field("region", &self.region)
+            .field("edge", &self.edge)
+            .field("base_url", &base_url)
+            .field("allow_insecure_http", &self.allow_insecure_http)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("timeout", &self.timeout)
+            .field("user_agent_suffix", &self.user_agent_suffix)
+            .field("retry", &self.retry)
+            .field("max_body", &self.max_body)
+            .finish()
     }
 }
 

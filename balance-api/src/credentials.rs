@@ -98,12 +98,28 @@ impl Credentials {
 
     /// The `Authorization` header value, marked sensitive so HTTP layers do not log it.
     pub(crate) fn authorization(&self) -> HeaderValue {
-        let pair = format!("{}:{}", self.username, self.secret.expose_secret());
-        let encoded = base64::engine::general_purpose::STANDARD.encode(pair);
-        let mut value = HeaderValue::try_from(format!("Basic {encoded}"))
+        let mut value = HeaderValue::try_from(format!("Basic {}", self.encoded_pair()))
             .expect("base64 output is always a valid header value");
         value.set_sensitive(true);
         value
+    }
+
+    fn encoded_pair(&self) -> String {
+        let pair = format!("{}:{}", self.username, self.secret.expose_secret());
+        base64::engine::general_purpose::STANDARD.encode(pair)
+    }
+
+    /// Every form the secret travels in: itself, `user:secret`, and the base64 of that pair
+    /// (padded and not), for scrubbing server text.
+    pub(crate) fn secret_forms(&self) -> Vec<String> {
+        let secret = self.secret.expose_secret();
+        let encoded = self.encoded_pair();
+        vec![
+            secret.to_owned(),
+            format!("{}:{secret}", self.username),
+            encoded.trim_end_matches('=').to_owned(),
+            encoded,
+        ]
     }
 }
 

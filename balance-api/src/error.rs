@@ -1,8 +1,9 @@
 //! The one [`Error`] type, and the typed Twilio API error inside it.
 
-use crate::{InvalidCredentials, InvalidSid};
+use crate::{GiveUp, InvalidCredentials, InvalidSid};
 use reqwest::StatusCode;
 use std::fmt;
+use std::time::Duration;
 
 /// Everything that can go wrong fetching a balance. Each variant says which layer failed, so a
 /// caller can tell a refused SID from a Twilio error, a timeout, a dead connection or bad JSON.
@@ -43,18 +44,39 @@ pub enum Error {
     /// A 200 response whose body is not the documented balance.
     #[error(transparent)]
     Decode(Box<DecodeError>),
+    /// The response body was longer than the client's cap (64 KiB by default); reading stopped there.
+    #[error("the response body exceeds the {limit} byte cap")]
+    BodyTooLarge {
+        /// The cap, in bytes.
+        limit: usize,
+    },
+    /// The retry policy's overall deadline passed during an attempt.
+    #[error("the {0:?} deadline passed during an attempt")]
+    Deadline(Duration),
+    /// More than one attempt was made (or a `Retry-After` was refused) and none succeeded.
+    #[error("gave up after {attempts} attempt{} ({reason}): {last}", if *.attempts == 1 { "" } else { "s" })]
+    GaveUp {
+        /// Attempts made.
+        attempts: u32,
+        /// Why retrying stopped.
+        reason: GiveUp,
+        /// The last attempt's error.
+        #[source]
+        last: Box<Error>,
+    },
     /// The request could not be built or a hook refused it; nothing was sent.
     #[error("could not send the request: {0}")]
     Request(String),
 }
 
 impl Error {
-    /// The HTTP status, when a response arrived.
+    /// The HTTP status, when a response arrived (the last attempt's, after retries).
     pub fn status(&self) -> Option<StatusCode> {
         match self {
             Self::Api(e) => Some(e.status),
             Self::Http(e) => Some(e.status),
             Self::Timeout(e) | Self::Transport(e) => e.status(),
+            Self::GaveUp { last, .. } => last.status(),
             _ => None,
         }
     }
@@ -64,7 +86,26 @@ impl Error {
         match self {
             Self::Api(e) => e.request_id.as_deref(),
             Self::Http(e) => e.request_id.as_deref(),
+            Self::GaveUp { last, .. } => last.request_id(),
             _ => None,
+        }
+    }
+
+    /// The wait a response's `Retry-After` header asked for.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::Api(e) => e.retry_after,
+            Self::Http(e) => e.retry_after,
+            Self::GaveUp { last, .. } => last.retry_after(),
+            _ => None,
+        }
+    }
+
+    /// The error itself, or after retries the last attempt's: match on this to handle causes.
+    pub fn last_cause(&self) -> &Error {
+        match self {
+            Self::GaveUp { last, .. } => last.last_cause(),
+            other => other,
         }
     }
 }
@@ -129,6 +170,8 @@ pub struct ApiError {
     pub details: Option<String>,
     /// The `Twilio-Request-Id` response header.
     pub request_id: Option<String>,
+    /// The response's `Retry-After`, parsed.
+    pub retry_after: Option<Duration>,
 }
 
 impl fmt::Display for ApiError {
@@ -161,6 +204,8 @@ pub struct HttpError {
     pub snippet: String,
     /// The `Twilio-Request-Id` response header, if any.
     pub request_id: Option<String>,
+    /// The response's `Retry-After`, parsed.
+    pub retry_after: Option<Duration>,
 }
 
 impl fmt::Display for HttpError {
@@ -186,11 +231,21 @@ pub enum DecodeError {
         snippet: String,
     },
     /// `balance` is present but is not a decimal number; the raw text is kept.
-    #[error("the balance {raw:?} is not a decimal number")]
+    #[error("the balance {:?} is not a decimal number", cut(raw))]
     Balance {
         /// The value exactly as Twilio sent it.
         raw: String,
     },
+    /// `balance` is a decimal number beyond what can be held exactly (28 significant digits).
+    #[error("the balance {:?} is out of the exact decimal range", cut(raw))]
+    BalanceOutOfRange {
+        /// The value exactly as Twilio sent it.
+        raw: String,
+    },
+    /// The 200 response is labelled other than `application/json`, the only type the spec
+    /// documents for it.
+    #[error("the response's content type is {0:?}, not application/json")]
+    ContentType(String),
 }
 
 impl From<DecodeError> for Error {
@@ -201,11 +256,14 @@ impl From<DecodeError> for Error {
 
 /// The first few hundred characters of a body, for error messages.
 pub(crate) fn snippet(body: &[u8]) -> String {
+    cut(String::from_utf8_lossy(body).trim())
+}
+
+/// At most 200 characters of `text`, the cut marked.
+fn cut(text: &str) -> String {
     const MAX_CHARS: usize = 200;
-    let text = String::from_utf8_lossy(body);
-    let text = text.trim();
     match text.char_indices().nth(MAX_CHARS) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
+        Some((at, _)) => format!("{}…", &text[..at]),
         None => text.to_owned(),
     }
 }

@@ -3,7 +3,8 @@
 //!
 //! The request, the response type and the Account SID rule are generated from Twilio's OpenAPI
 //! description (crate `balance-api-gen`); this crate adds what a spec cannot say: credentials,
-//! regions and edges, timeouts, typed errors, exact decimals and redaction.
+//! regions and edges, timeouts, retries that honour `Retry-After`, batch fetching, typed
+//! errors, exact decimals and redaction.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -26,7 +27,9 @@ mod config;
 mod credentials;
 mod error;
 mod host;
+mod redact;
 mod response;
+mod retry;
 mod sid;
 
 pub use balance::Balance;
@@ -36,6 +39,7 @@ pub use credentials::{Credentials, InvalidCredentials};
 pub use error::{ApiError, ConfigError, DecodeError, Error, HttpError};
 pub use host::regional_host;
 pub use response::Response;
+pub use retry::{GiveUp, RetryPolicy, parse_retry_after};
 pub use sid::{AccountSid, InvalidSid};
 
 /// The generated response type, for callers who want the wire form.

@@ -67,9 +67,13 @@ pub(crate) fn request_id(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// Maps the generated client's error to ours; reads (a bounded part of) error bodies.
-pub(crate) async fn from_generated(err: progenitor_client::Error<()>) -> Error {
+/// `max_body` is the cap the generated client's hooks enforce.
+pub(crate) async fn from_generated(err: progenitor_client::Error<()>, max_body: usize) -> Error {
     use progenitor_client::Error as G;
     match err {
+        G::ResponseBodyError(e) if balance_api_gen::is_body_too_large(&e) => {
+            Error::BodyTooLarge { limit: max_body }
+        }
         G::CommunicationError(e) | G::ResponseBodyError(e) | G::InvalidUpgrade(e) => transport(e),
         G::InvalidResponsePayload(body, source) => crate::DecodeError::Json {
             source,
@@ -81,8 +85,33 @@ pub(crate) async fn from_generated(err: progenitor_client::Error<()>) -> Error {
             status: rv.status(),
             snippet: String::new(),
             request_id: request_id(rv.headers()).map(str::to_owned),
+            retry_after: retry_after(rv.headers()),
         })),
         G::InvalidRequest(why) | G::Custom(why) => Error::Request(why),
+    }
+}
+
+fn retry_after(headers: &HeaderMap) -> Option<std::time::Duration> {
+    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
+    crate::parse_retry_after(value, std::time::SystemTime::now())
+}
+
+/// The spec documents only `application/json` for the 200; a missing header is tolerated.
+pub(crate) fn check_content_type(headers: &HeaderMap) -> Result<(), crate::DecodeError> {
+    let Some(value) = headers.get(reqwest::header::CONTENT_TYPE) else {
+        return Ok(());
+    };
+    let text = String::from_utf8_lossy(value.as_bytes());
+    let essence = text
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    if essence == "application/json" || essence.ends_with("+json") {
+        Ok(())
+    } else {
+        Err(crate::DecodeError::ContentType(text.into_owned()))
     }
 }
 
@@ -94,38 +123,45 @@ pub(crate) fn transport(e: reqwest::Error) -> Error {
     }
 }
 
-/// An undocumented status: Twilio's error JSON when it is one, else the status and a snippet.
+/// An undocumented status: reads at most [`MAX_ERROR_BODY`] bytes of the body, then decodes.
 async fn from_status(mut response: reqwest::Response) -> Error {
-    let status = response.status();
-    let request_id = request_id(response.headers()).map(str::to_owned);
+    let mut body = Vec::new();
+    if !response.status().is_redirection() {
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    let room = MAX_ERROR_BODY - body.len();
+                    body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+                    if body.len() == MAX_ERROR_BODY {
+                        break;
+                    }
+                }
+                Ok(None) => break,
+                // Nothing arrived in time: that is the failure to report.
+                Err(e) if body.is_empty() && e.is_timeout() => return Error::Timeout(e),
+                // A body broken part-way is still an error status; report what arrived.
+                Err(_) => break,
+            }
+        }
+    }
+    error_from_parts(response.status(), response.headers(), &body)
+}
+
+/// Twilio's error JSON when the body is one, else the status and a snippet. Total: any bytes
+/// give an error value.
+pub(crate) fn error_from_parts(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Error {
+    let request_id = request_id(headers).map(str::to_owned);
+    let retry_after = retry_after(headers);
     if status.is_redirection() {
-        let location = response
-            .headers()
-            .get("location")
-            .and_then(|v| v.to_str().ok());
+        let location = headers.get("location").and_then(|v| v.to_str().ok());
         return Error::Http(Box::new(HttpError {
             status,
             snippet: format!("redirect to {} not followed", location.unwrap_or("?")),
             request_id,
+            retry_after,
         }));
     }
-    let mut body = Vec::new();
-    loop {
-        match response.chunk().await {
-            Ok(Some(chunk)) => {
-                let room = MAX_ERROR_BODY - body.len();
-                body.extend_from_slice(&chunk[..chunk.len().min(room)]);
-                if body.len() == MAX_ERROR_BODY {
-                    break;
-                }
-            }
-            Ok(None) => break,
-            // A broken error body is still an error status; report what arrived.
-            Err(e) if body.is_empty() && e.is_timeout() => return Error::Timeout(e),
-            Err(_) => break,
-        }
-    }
-    match serde_json::from_slice::<TwilioError>(&body) {
+    match serde_json::from_slice::<TwilioError>(body) {
         Ok(e) if e.code.is_some() || e.message.is_some() => Error::Api(Box::new(ApiError {
             status,
             code: e.code,
@@ -136,11 +172,13 @@ async fn from_status(mut response: reqwest::Response) -> Error {
                 other => other.to_string(),
             }),
             request_id,
+            retry_after,
         })),
         _ => Error::Http(Box::new(HttpError {
             status,
-            snippet: snippet(&body),
+            snippet: snippet(body),
             request_id,
+            retry_after,
         })),
     }
 }

@@ -1,0 +1,57 @@
+//! Transport policy at the one seam progenitor leaves for it, `ClientHooks::exec`.
+//!
+//! Rust's orphan rule puts this impl beside the generated `Client`, so it lives in this crate;
+//! its values come from the caller through [`Limits`] (progenitor's "inner type"), so nothing
+//! here knows about Twilio. Without it the generated code would read a 200 body of any size
+//! into memory before decoding it.
+
+use crate::Client;
+use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
+
+/// Per-client limits the hooks enforce.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest response body read; a longer one fails with a body error at that point.
+    pub max_body: usize,
+}
+
+impl Default for Limits {
+    /// 64 KiB: a balance response is under 200 bytes, an error body under 1 KiB.
+    fn default() -> Self {
+        Self {
+            max_body: 64 * 1024,
+        }
+    }
+}
+
+impl ClientHooks<Limits> for Client {
+    async fn exec(
+        &self,
+        request: reqwest::Request,
+        _info: &OperationInfo,
+    ) -> reqwest::Result<reqwest::Response> {
+        let response = self.client().execute(request).await?;
+        let limit = self.inner().max_body;
+        // The body keeps reqwest's own timeouts; Limited only adds the size bound.
+        let capped = http::Response::from(response)
+            .map(|body| reqwest::Body::wrap(http_body_util::Limited::new(body, limit)));
+        Ok(reqwest::Response::from(capped))
+    }
+}
+
+/// Whether `err` (or any error it wraps) is a body that went over [`Limits::max_body`].
+///
+/// ```
+/// let plain = std::io::Error::other("reset");
+/// assert!(!balance_api_gen::is_body_too_large(&plain));
+/// ```
+pub fn is_body_too_large(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current = Some(err);
+    while let Some(e) = current {
+        if e.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        current = e.source();
+    }
+    false
+}
