@@ -21,6 +21,7 @@ fn generate() -> Result<(), String> {
 
     let mut settings = progenitor::GenerationSettings::default();
     settings
+        // Positional: fetch_balance(&sid) reads better than a builder for a one-parameter call.
         .with_interface(progenitor::InterfaceStyle::Positional)
         // Lets users and tests publish JSON Schemas of the exact wire types.
         .with_derive("schemars::JsonSchema")

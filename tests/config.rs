@@ -91,6 +91,17 @@ fn the_environment_sets_credentials_region_and_edge() {
     );
     assert_eq!(client.account_sid().as_str(), EXAMPLE_SID);
 
+    let region_only = [
+        ("TWILIO_ACCOUNT_SID", EXAMPLE_SID),
+        ("TWILIO_AUTH_TOKEN", TOKEN),
+        ("TWILIO_REGION", "ie1"),
+    ];
+    let client = ClientBuilder::from_vars(vars(&region_only))
+        .expect("env")
+        .build()
+        .expect("client");
+    assert_eq!(client.base_url().as_str(), "https://api.ie1.twilio.com/");
+
     let edge_only = [
         ("TWILIO_ACCOUNT_SID", EXAMPLE_SID),
         ("TWILIO_AUTH_TOKEN", TOKEN),
@@ -114,9 +125,20 @@ fn api_key_and_secret_are_preferred_when_both_sets_are_present() {
         ("TWILIO_API_KEY", KEY_SID),
         ("TWILIO_API_SECRET", KEY_SECRET),
     ];
-    let builder = ClientBuilder::from_vars(vars(&env)).expect("env");
-    let debug = format!("{builder:?}");
-    assert!(debug.contains(KEY_SID), "{debug}");
+    let server = httpmock::MockServer::start();
+    let keyed = server.mock(|when, then| {
+        when.header("authorization", basic(KEY_SID, KEY_SECRET));
+        then.status(200).body(EXAMPLE_BODY);
+    });
+    let client = ClientBuilder::from_vars(vars(&env))
+        .expect("env")
+        .base_url(server.base_url())
+        .build_blocking()
+        .expect("client");
+    client
+        .fetch_balance()
+        .expect("the key's Authorization matched");
+    assert_eq!(keyed.calls(), 1);
 }
 
 fn env_error(pairs: &[(&str, &str)]) -> String {
@@ -211,4 +233,33 @@ fn plain_http_is_refused_for_non_loopback_hosts() {
 fn a_builder_without_credentials_is_a_config_error() {
     let err = Client::builder().build().expect_err("no credentials");
     assert!(matches!(err, Error::Config(_)), "{err:?}");
+}
+
+#[test]
+fn a_base_url_with_user_info_is_refused_and_never_echoed() {
+    let with_password = "https://user:hunter2@proxy.example.com";
+    let builder = Client::builder()
+        .credentials(token_credentials())
+        .base_url(with_password);
+    assert!(!format!("{builder:?}").contains("hunter2"));
+    let err = builder.build().expect_err("refused");
+    assert!(
+        err.to_string().contains("carries a user name or password"),
+        "{err}"
+    );
+    assert!(!err.to_string().contains("hunter2"));
+    let unparsable = Client::builder()
+        .credentials(token_credentials())
+        .base_url("https://u:hunter2@[bad");
+    let err = unparsable.build().expect_err("not a URL");
+    assert!(!err.to_string().contains("hunter2"), "{err}");
+}
+
+#[tokio::test]
+async fn the_blocking_client_refuses_to_start_inside_a_runtime() {
+    let err = Client::builder()
+        .credentials(token_credentials())
+        .build_blocking()
+        .expect_err("inside #[tokio::test]");
+    assert!(err.to_string().contains("use balance_api::Client"), "{err}");
 }

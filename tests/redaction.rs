@@ -51,12 +51,27 @@ impl std::io::Write for Captured {
     }
 }
 
+/// A Twilio-shaped 401 whose message and details repeat every form of `user`'s `secret`, as a
+/// hostile or debugging proxy might.
+fn echoing_body(user: &str, secret: &str) -> String {
+    let forms = leaked_forms(user, secret).join(" | ");
+    serde_json::json!({
+        "code": 20003,
+        "message": format!("Authenticate: got {forms}"),
+        "more_info": "https://www.twilio.com/docs/errors/20003",
+        "status": 401,
+        "detail": format!("header was {}", basic(user, secret)),
+    })
+    .to_string()
+}
+
 #[tokio::test(flavor = "current_thread")]
-async fn errors_and_trace_output_carry_no_secret() {
+async fn errors_and_trace_output_carry_no_secret_even_when_the_server_echoes_it() {
     let captured = Captured::default();
     let writer = captured.clone();
-    // Everything the client side emits at TRACE (this crate, reqwest, hyper); the mock server's
-    // own logs are the peer's business and are left out.
+    // Everything the client side emits at TRACE: this crate and hyper-util through tracing,
+    // reqwest through the log crate (bridged); the mock server's own logs are left out.
+    let _ = tracing_log::LogTracer::init();
     let layer = tracing_subscriber::fmt::layer()
         .with_writer(move || writer.clone())
         .with_ansi(false)
@@ -66,20 +81,34 @@ async fn errors_and_trace_output_carry_no_secret() {
     let subscriber = tracing_subscriber::registry().with(layer.with_filter(LevelFilter::TRACE));
     let _guard = tracing::subscriber::set_default(subscriber);
 
-    let server = MockServer::start_async().await;
-    // The server echoes the Authorization header back in its error, as a hostile peer might.
-    server
-        .mock_async(|when, then| {
-            when.path(balance_path(EXAMPLE_SID));
-            then.status(401)
-                .header("twilio-request-id", "RQ22222222222222222222222222222222")
-                .body(r#"{"code":20003,"message":"Authenticate","more_info":"https://www.twilio.com/docs/errors/20003","status":401}"#);
-        })
-        .await;
-    let client: Client = builder_for(&server).build().expect("client");
-    let err = client.fetch_balance().await.expect_err("401");
-    for text in [err.to_string(), format!("{err:?}"), format!("{err:#?}")] {
-        assert_clean(&text, EXAMPLE_SID, TOKEN);
+    let account = EXAMPLE_SID.parse().expect("sid");
+    let key_creds = Credentials::api_key(account, KEY_SID, KEY_SECRET).expect("creds");
+    for (creds, user, secret) in [
+        (token_credentials(), EXAMPLE_SID, TOKEN),
+        (key_creds, KEY_SID, KEY_SECRET),
+    ] {
+        let server = MockServer::start_async().await;
+        server
+            .mock_async(|when, then| {
+                when.path(balance_path(EXAMPLE_SID));
+                then.status(401)
+                    .header("twilio-request-id", "RQ22222222222222222222222222222222")
+                    .body(echoing_body(user, secret));
+            })
+            .await;
+        let client: Client = Client::builder()
+            .credentials(creds)
+            .base_url(server.base_url())
+            .build()
+            .expect("client");
+        let err = client.fetch_balance().await.expect_err("401");
+        for text in [err.to_string(), format!("{err:?}"), format!("{err:#?}")] {
+            assert_clean(&text, user, secret);
+            assert!(
+                text.contains("[redacted]"),
+                "the echo was cut out, not dropped: {text}"
+            );
+        }
     }
 
     let env = [
@@ -104,9 +133,15 @@ async fn errors_and_trace_output_carry_no_secret() {
         log.contains("request_id=RQ22222222222222222222222222222222"),
         "{log}"
     );
+    assert!(log.contains("elapsed_ms="), "{log}");
     assert!(
         log.contains(EXAMPLE_SID),
         "the account SID is logged: {log}"
     );
+    assert!(
+        log.contains("hyper_util"),
+        "transport events were captured too: {log}"
+    );
     assert_clean(&log, EXAMPLE_SID, TOKEN);
+    assert_clean(&log, KEY_SID, KEY_SECRET);
 }

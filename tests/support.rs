@@ -1,5 +1,11 @@
 //! Fixtures shared by the integration tests.
 
+use std::net::SocketAddr;
+use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::Ordering::SeqCst;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
 /// The account SID of the spec's documented example.
 pub const EXAMPLE_SID: &str = "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 
@@ -50,80 +56,86 @@ pub fn leaked_forms(user: &str, secret: &str) -> Vec<String> {
     ]
 }
 
-/// A minimal HTTP/1.1 keep-alive server on loopback that counts connections and requests, for
-/// what httpmock cannot show or express (connection reuse, dropped connections, stalls).
+/// A minimal HTTP/1.1 keep-alive server on loopback, for what httpmock cannot show or express:
+/// connection reuse, dropped connections, stalls, trickled bodies, concurrency, timestamps.
 pub struct RawServer {
-    addr: std::net::SocketAddr,
-    connections: std::sync::Arc<std::sync::atomic::AtomicUsize>,
-    requests: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    addr: SocketAddr,
+    stats: Arc<Stats>,
     task: tokio::task::JoinHandle<()>,
 }
 
-/// What [`RawServer`] does with one request: bytes to write, and whether to close afterwards.
+#[derive(Default)]
+struct Stats {
+    connections: AtomicUsize,
+    requests: AtomicUsize,
+    in_flight: AtomicUsize,
+    max_in_flight: AtomicUsize,
+    arrivals: Mutex<Vec<(Instant, String)>>,
+}
+
+/// What [`RawServer`] does with one request.
+#[derive(Default)]
 pub struct Reply {
+    /// Wait this long before writing anything (a stall; an hour means "never answers").
+    pub delay: Duration,
     /// Raw bytes written back (status line, headers, body).
     pub bytes: Vec<u8>,
+    /// Write `bytes` one byte at a time, this far apart.
+    pub trickle: Option<Duration>,
+    /// After `bytes`, write this chunk this many times (large bodies without a large buffer).
+    pub repeat: Option<(&'static [u8], usize)>,
     /// Close the connection after writing.
     pub close: bool,
 }
 
-/// A 200 with a JSON body and keep-alive.
-pub fn ok_response(body: &str) -> Reply {
+/// A response with `status`, extra `headers` lines, and a JSON `body`, kept alive.
+pub fn response(status: u16, headers: &[(&str, &str)], body: &str) -> Reply {
+    let mut head = format!(
+        "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
     Reply {
-        bytes: format!(
-            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
-            body.len()
-        )
-        .into_bytes(),
-        close: false,
+        bytes: format!("{head}\r\n{body}").into_bytes(),
+        ..Reply::default()
     }
 }
 
+/// A 200 with a JSON body and keep-alive.
+pub fn ok_response(body: &str) -> Reply {
+    response(200, &[], body)
+}
+
+/// The Account SID in a request head's Balance path, if any.
+pub fn sid_in(head: &str) -> Option<&str> {
+    head.split("/Accounts/").nth(1)?.split('/').next()
+}
+
 impl RawServer {
-    /// Starts serving on 127.0.0.1; `handler` gets the request head (request line and headers).
+    /// Starts serving on a free loopback port; `handler` gets each request head.
     pub async fn start(handler: impl Fn(&str) -> Reply + Send + Sync + 'static) -> Self {
-        use std::sync::atomic::Ordering::SeqCst;
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
+        Self::start_on("127.0.0.1:0".parse().expect("addr"), handler).await
+    }
+
+    /// Starts serving on `addr`.
+    pub async fn start_on(
+        addr: SocketAddr,
+        handler: impl Fn(&str) -> Reply + Send + Sync + 'static,
+    ) -> Self {
+        let listener = tokio::net::TcpListener::bind(addr).await.expect("bind");
         let addr = listener.local_addr().expect("addr");
-        let connections = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let requests = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let handler = std::sync::Arc::new(handler);
-        let (conns, reqs) = (connections.clone(), requests.clone());
+        let stats = Arc::new(Stats::default());
+        let handler = Arc::new(handler);
+        let shared = stats.clone();
         let task = tokio::spawn(async move {
-            while let Ok((mut stream, _)) = listener.accept().await {
-                conns.fetch_add(1, SeqCst);
-                let (handler, reqs) = (handler.clone(), reqs.clone());
-                tokio::spawn(async move {
-                    let mut buf = Vec::new();
-                    let mut chunk = [0u8; 4096];
-                    loop {
-                        let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
-                            match stream.read(&mut chunk).await {
-                                Ok(0) | Err(_) => return,
-                                Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                            }
-                            continue;
-                        };
-                        let head = String::from_utf8_lossy(&buf[..end]).into_owned();
-                        buf.drain(..end + 4);
-                        reqs.fetch_add(1, SeqCst);
-                        let reply = handler(&head);
-                        if stream.write_all(&reply.bytes).await.is_err() || reply.close {
-                            return;
-                        }
-                    }
-                });
+            while let Ok((stream, _)) = listener.accept().await {
+                shared.connections.fetch_add(1, SeqCst);
+                tokio::spawn(serve(stream, handler.clone(), shared.clone()));
             }
         });
-        Self {
-            addr,
-            connections,
-            requests,
-            task,
-        }
+        Self { addr, stats, task }
     }
 
     /// `http://127.0.0.1:PORT`.
@@ -133,12 +145,76 @@ impl RawServer {
 
     /// Connections accepted so far.
     pub fn connections(&self) -> usize {
-        self.connections.load(std::sync::atomic::Ordering::SeqCst)
+        self.stats.connections.load(SeqCst)
     }
 
     /// Requests read so far.
     pub fn requests(&self) -> usize {
-        self.requests.load(std::sync::atomic::Ordering::SeqCst)
+        self.stats.requests.load(SeqCst)
+    }
+
+    /// The most requests being handled at one moment.
+    pub fn max_in_flight(&self) -> usize {
+        self.stats.max_in_flight.load(SeqCst)
+    }
+
+    /// When each request arrived, with its head, in arrival order.
+    pub fn arrivals(&self) -> Vec<(Instant, String)> {
+        self.stats.arrivals.lock().expect("lock").clone()
+    }
+}
+
+async fn serve<H: Fn(&str) -> Reply + Send + Sync + 'static>(
+    mut stream: tokio::net::TcpStream,
+    handler: Arc<H>,
+    stats: Arc<Stats>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
+            match stream.read(&mut chunk).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+            continue;
+        };
+        let head = String::from_utf8_lossy(&buf[..end]).into_owned();
+        buf.drain(..end + 4);
+        stats.requests.fetch_add(1, SeqCst);
+        let now_in_flight = stats.in_flight.fetch_add(1, SeqCst) + 1;
+        stats.max_in_flight.fetch_max(now_in_flight, SeqCst);
+        stats
+            .arrivals
+            .lock()
+            .expect("lock")
+            .push((Instant::now(), head.clone()));
+        let reply = handler(&head);
+        tokio::time::sleep(reply.delay).await;
+        let written = write_reply(&mut stream, &reply).await;
+        stats.in_flight.fetch_sub(1, SeqCst);
+        if written.is_err() || reply.close {
+            return;
+        }
+    }
+
+    async fn write_reply(stream: &mut tokio::net::TcpStream, reply: &Reply) -> std::io::Result<()> {
+        match reply.trickle {
+            Some(gap) => {
+                for byte in &reply.bytes {
+                    stream.write_all(&[*byte]).await?;
+                    tokio::time::sleep(gap).await;
+                }
+            }
+            None => stream.write_all(&reply.bytes).await?,
+        }
+        if let Some((chunk, times)) = reply.repeat {
+            for _ in 0..times {
+                stream.write_all(chunk).await?;
+            }
+        }
+        stream.flush().await
     }
 }
 

@@ -192,3 +192,35 @@ struct TwilioError {
     detail: Option<serde_json::Value>,
     details: Option<serde_json::Value>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any bytes under any status give an error value, never a panic.
+        #[test]
+        fn error_bodies_never_panic(status in 300u16..600, body in proptest::collection::vec(any::<u8>(), 0..300)) {
+            let status = StatusCode::from_u16(status).expect("in range");
+            let err = error_from_parts(status, &HeaderMap::new(), &body);
+            prop_assert_eq!(err.status(), Some(status));
+            let _ = err.to_string();
+        }
+
+        /// Twilio's shape decodes whatever its field values.
+        #[test]
+        fn twilio_error_bodies_decode(code in any::<u32>(), message in "\\PC{0,50}", link in "\\PC{0,30}") {
+            let body = serde_json::json!({"code": code, "message": message, "more_info": link, "status": 404});
+            let err = error_from_parts(StatusCode::NOT_FOUND, &HeaderMap::new(), body.to_string().as_bytes());
+            match err {
+                Error::Api(api) => {
+                    prop_assert_eq!(api.code, Some(code));
+                    prop_assert_eq!(api.message, message);
+                    prop_assert_eq!(api.more_info, Some(link));
+                }
+                other => prop_assert!(false, "expected an API error, got {other:?}"),
+            }
+        }
+    }
+}

@@ -1,0 +1,479 @@
+//! The fault matrix: every row is a real loopback server misbehaving in one way, and what the
+//! client must do about it. Timings are short and explicit so the suite stays fast.
+
+use balance_api::{Client, DecodeError, Error, GiveUp, RetryPolicy};
+use balance_api_tests::*;
+use httpmock::prelude::*;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::time::{Duration, Instant, SystemTime};
+
+const MS: Duration = Duration::from_millis(1);
+
+fn client(base_url: &str, timeout: Duration, retry: RetryPolicy) -> Client {
+    Client::builder()
+        .credentials(token_credentials())
+        .base_url(base_url)
+        .timeout(timeout)
+        .retry(retry)
+        .build()
+        .expect("client")
+}
+
+/// Quick retries for tests: small steps, many attempts, a generous deadline.
+fn quick() -> RetryPolicy {
+    RetryPolicy::default()
+        .base_delay(20 * MS)
+        .max_delay(200 * MS)
+}
+
+/// A handler that answers `first` for the first `n` requests and `then` afterwards.
+fn sequence(
+    n: usize,
+    first: impl Fn() -> Reply + Send + Sync + 'static,
+) -> impl Fn(&str) -> Reply + Send + Sync + 'static {
+    let seen = AtomicUsize::new(0);
+    move |_| {
+        if seen.fetch_add(1, SeqCst) < n {
+            first()
+        } else {
+            ok_response(EXAMPLE_BODY)
+        }
+    }
+}
+
+fn gave_up(err: &Error) -> (u32, &GiveUp, &Error) {
+    match err {
+        Error::GaveUp {
+            attempts,
+            reason,
+            last,
+        } => (*attempts, reason, last),
+        other => panic!("expected GaveUp, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn connection_refused_then_the_server_comes_up() {
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port");
+    let late = tokio::spawn(async move {
+        tokio::time::sleep(150 * MS).await;
+        RawServer::start_on(addr, |_| ok_response(EXAMPLE_BODY)).await
+    });
+    let c = client(
+        &format!("http://{addr}"),
+        Duration::from_secs(2),
+        quick().base_delay(50 * MS).max_attempts(12),
+    );
+    let balance = c
+        .fetch_balance()
+        .await
+        .expect("retried until the server was up");
+    let server = late.await.expect("server task");
+    assert_eq!(balance.to_string(), "0.05 USD");
+    assert_eq!(
+        server.requests(),
+        1,
+        "refused connects never reached a server"
+    );
+}
+
+#[tokio::test]
+async fn a_connection_dropped_mid_body_is_retried() {
+    let server = RawServer::start(sequence(1, || Reply {
+        bytes: b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 200\r\n\r\n{\"account_sid\":".to_vec(),
+        close: true,
+        ..Reply::default()
+    }))
+    .await;
+    let c = client(&server.base_url(), Duration::from_secs(2), quick());
+    let balance = c.fetch_balance().await.expect("second attempt succeeds");
+    assert_eq!(balance.to_string(), "0.05 USD");
+    assert_eq!(server.requests(), 2);
+}
+
+#[tokio::test]
+async fn a_server_that_never_answers_times_out_within_the_bound() {
+    let server = RawServer::start(|_| Reply {
+        delay: Duration::from_secs(3600),
+        ..Reply::default()
+    })
+    .await;
+    let c = client(
+        &server.base_url(),
+        150 * MS,
+        quick().deadline(Some(500 * MS)),
+    );
+    let started = Instant::now();
+    let err = c.fetch_balance().await.expect_err("no answer");
+    let took = started.elapsed();
+    assert!(
+        took < 900 * MS,
+        "bounded by the 500 ms deadline, took {took:?}"
+    );
+    let (attempts, reason, last) = gave_up(&err);
+    assert!(attempts >= 2, "timeouts are retried: {err}");
+    assert_eq!(reason, &GiveUp::Deadline(500 * MS), "{err}");
+    assert!(matches!(last, Error::Timeout(_)), "{err}");
+}
+
+#[tokio::test]
+async fn a_body_trickling_slower_than_the_timeout_times_out() {
+    let server = RawServer::start(|_| Reply {
+        bytes: format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{EXAMPLE_BODY}", EXAMPLE_BODY.len()).into_bytes(),
+        trickle: Some(40 * MS),
+        ..Reply::default()
+    })
+    .await;
+    let c = client(&server.base_url(), 300 * MS, RetryPolicy::none());
+    let started = Instant::now();
+    let err = c.fetch_balance().await.expect_err("too slow");
+    assert!(started.elapsed() < 800 * MS, "took {:?}", started.elapsed());
+    assert!(matches!(err, Error::Timeout(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn two_503s_then_200_takes_three_attempts() {
+    let server = RawServer::start(sequence(2, || response(503, &[], "{}"))).await;
+    let c = client(&server.base_url(), Duration::from_secs(2), quick());
+    c.fetch_balance().await.expect("third attempt succeeds");
+    assert_eq!(server.requests(), 3);
+}
+
+#[tokio::test]
+async fn a_503_forever_gives_up_after_max_attempts_naming_them() {
+    let server = RawServer::start(|_| response(503, &[], r#"{"code":20503,"message":"Service Unavailable","more_info":"https://www.twilio.com/docs/errors/20503","status":503}"#)).await;
+    let c = client(
+        &server.base_url(),
+        Duration::from_secs(2),
+        quick().max_attempts(4),
+    );
+    let err = c.fetch_balance().await.expect_err("never succeeds");
+    let (attempts, reason, last) = gave_up(&err);
+    assert_eq!((attempts, reason), (4, &GiveUp::MaxAttempts));
+    assert!(matches!(last, Error::Api(api) if api.code == Some(20503)));
+    assert_eq!(server.requests(), 4);
+    assert!(
+        err.to_string()
+            .starts_with("gave up after 4 attempts (no attempts left): Twilio error 20503"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_503_forever_gives_up_at_the_deadline() {
+    let server = RawServer::start(|_| response(503, &[], "{}")).await;
+    let policy = quick()
+        .base_delay(100 * MS)
+        .max_attempts(1000)
+        .deadline(Some(400 * MS));
+    let c = client(&server.base_url(), Duration::from_secs(2), policy);
+    let started = Instant::now();
+    let err = c.fetch_balance().await.expect_err("never succeeds");
+    assert!(started.elapsed() < 700 * MS, "took {:?}", started.elapsed());
+    let (attempts, reason, _) = gave_up(&err);
+    assert_eq!(reason, &GiveUp::Deadline(400 * MS));
+    assert_eq!(attempts as usize, server.requests());
+}
+
+#[tokio::test]
+async fn a_429_with_retry_after_seconds_is_waited_out() {
+    let server = RawServer::start(sequence(1, || response(429, &[("retry-after", "2")], r#"{"code":20429,"message":"Too Many Requests","more_info":"https://www.twilio.com/docs/errors/20429","status":429}"#))).await;
+    let c = client(&server.base_url(), Duration::from_secs(2), quick());
+    let started = Instant::now();
+    c.fetch_balance().await.expect("succeeds after the wait");
+    let arrivals = server.arrivals();
+    assert_eq!(arrivals.len(), 2);
+    let gap = arrivals[1].0 - arrivals[0].0;
+    assert!(gap >= Duration::from_secs(2), "waited {gap:?}");
+    assert!(started.elapsed() < Duration::from_secs(4), "within the cap");
+}
+
+#[tokio::test]
+async fn a_429_with_an_http_date_is_waited_out_until_then() {
+    let until = SystemTime::now() + Duration::from_secs(2);
+    let date = httpdate::fmt_http_date(until);
+    // HTTP dates have whole seconds: the wait ends at the date as written.
+    let target = httpdate::parse_http_date(&date).expect("round trip");
+    let server = RawServer::start(sequence(1, move || {
+        response(429, &[("retry-after", &date)], "{}")
+    }))
+    .await;
+    let c = client(&server.base_url(), Duration::from_secs(2), quick());
+    c.fetch_balance().await.expect("succeeds after the date");
+    let arrivals = server.arrivals();
+    assert_eq!(arrivals.len(), 2);
+    let second_at = SystemTime::now() - arrivals[1].0.elapsed();
+    assert!(
+        second_at + 20 * MS >= target,
+        "retried {:?} before the date",
+        target.duration_since(second_at).unwrap_or_default()
+    );
+}
+
+#[tokio::test]
+async fn a_429_asking_beyond_the_cap_gives_up_at_once_and_says_so() {
+    let server = RawServer::start(|_| response(429, &[("retry-after", "120")], "{}")).await;
+    let c = client(
+        &server.base_url(),
+        Duration::from_secs(2),
+        quick().max_retry_after(Duration::from_secs(5)),
+    );
+    let started = Instant::now();
+    let err = c
+        .fetch_balance()
+        .await
+        .expect_err("refuses to wait 2 minutes");
+    assert!(started.elapsed() < 500 * MS);
+    let (attempts, reason, _) = gave_up(&err);
+    assert_eq!(attempts, 1);
+    assert_eq!(
+        reason,
+        &GiveUp::RetryAfterTooLong {
+            asked: Duration::from_secs(120),
+            cap: Duration::from_secs(5)
+        }
+    );
+    assert!(
+        err.to_string()
+            .contains("the server asked to wait 120s, over the 5s cap"),
+        "{err}"
+    );
+    assert_eq!(server.requests(), 1);
+}
+
+#[tokio::test]
+async fn a_401_or_404_is_not_retried() {
+    for (status, code) in [(401, 20003), (404, 20404)] {
+        let server = MockServer::start_async().await;
+        let mock = server
+            .mock_async(|when, then| {
+                when.any_request();
+                then.status(status).body(format!(r#"{{"code":{code},"message":"m","more_info":"https://www.twilio.com/docs/errors/{code}","status":{status}}}"#));
+            })
+            .await;
+        let err = client(&server.base_url(), Duration::from_secs(2), quick())
+            .fetch_balance()
+            .await
+            .expect_err("fails");
+        assert!(
+            matches!(&err, Error::Api(api) if api.code == Some(code)),
+            "{err:?}"
+        );
+        assert_eq!(
+            mock.calls_async().await,
+            1,
+            "exactly one attempt for {status}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn undecodable_200s_are_clear_decode_errors_without_retries() {
+    type Case = (&'static str, &'static str, fn(&DecodeError) -> bool);
+    let cases: [Case; 4] = [
+        ("application/json", r#"{"balance": "1", "#, |e| {
+            matches!(e, DecodeError::Json { .. })
+        }),
+        ("text/html", "<html><body>Hello</body></html>", |e| {
+            matches!(e, DecodeError::Json { .. })
+        }),
+        (
+            "application/json",
+            r#"{"balance":0.05,"currency":"USD"}"#,
+            |e| matches!(e, DecodeError::Json { .. }),
+        ),
+        (
+            "text/plain",
+            EXAMPLE_BODY,
+            |e| matches!(e, DecodeError::ContentType(ct) if ct == "text/plain"),
+        ),
+    ];
+    for (content_type, body, expected) in cases {
+        let server = MockServer::start_async().await;
+        let mock = server
+            .mock_async(|when, then| {
+                when.any_request();
+                then.status(200)
+                    .header("content-type", content_type)
+                    .body(body);
+            })
+            .await;
+        let err = client(&server.base_url(), Duration::from_secs(2), quick())
+            .fetch_balance()
+            .await
+            .expect_err("bad body");
+        let Error::Decode(decode) = &err else {
+            panic!("{body}: expected a decode error, got {err:?}")
+        };
+        assert!(expected(decode), "{body}: {decode}");
+        assert_eq!(mock.calls_async().await, 1, "{body}: not retried");
+    }
+}
+
+static ZEROS: [u8; 64 * 1024] = [b'0'; 64 * 1024];
+
+#[tokio::test]
+async fn a_10_mib_body_is_a_bounded_error() {
+    // Announced by Content-Length, and streamed chunked (nothing announced): both stop at the cap.
+    let announced = RawServer::start(|_| Reply {
+        bytes: format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+            10 << 20
+        )
+        .into_bytes(),
+        repeat: Some((&ZEROS, 160)),
+        ..Reply::default()
+    })
+    .await;
+    let err = client(&announced.base_url(), Duration::from_secs(5), quick())
+        .fetch_balance()
+        .await
+        .expect_err("too big");
+    assert!(
+        matches!(err, Error::BodyTooLarge { limit: 65536 }),
+        "{err:?}"
+    );
+    assert_eq!(announced.requests(), 1, "not retried");
+
+    let chunk = b"10000\r\n"; // each chunk is 0x10000 = 64 KiB of zeros followed by CRLF
+    let streamed = RawServer::start(move |_| {
+        let mut bytes = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n".to_vec();
+        bytes.extend_from_slice(chunk);
+        bytes.extend_from_slice(&ZEROS);
+        bytes.extend_from_slice(b"\r\n");
+        bytes.extend_from_slice(chunk);
+        bytes.extend_from_slice(&ZEROS);
+        bytes.extend_from_slice(b"\r\n0\r\n\r\n");
+        Reply { bytes, ..Reply::default() }
+    })
+    .await;
+    let err = client(&streamed.base_url(), Duration::from_secs(5), quick())
+        .fetch_balance()
+        .await
+        .expect_err("too big");
+    assert!(
+        matches!(err, Error::BodyTooLarge { limit: 65536 }),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_302_to_another_host_never_carries_authorization_there() {
+    let other = MockServer::start_async().await;
+    let with_auth = other
+        .mock_async(|when, then| {
+            when.header_exists("authorization");
+            then.status(200).body(EXAMPLE_BODY);
+        })
+        .await;
+    let any = other
+        .mock_async(|when, then| {
+            when.any_request();
+            then.status(200).body(EXAMPLE_BODY);
+        })
+        .await;
+    let location = other.url(balance_path(EXAMPLE_SID));
+    let server = RawServer::start(move |_| response(302, &[("location", &location)], "")).await;
+    let err = client(&server.base_url(), Duration::from_secs(2), quick())
+        .fetch_balance()
+        .await
+        .expect_err("not followed");
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(302));
+    assert_eq!(
+        with_auth.calls_async().await,
+        0,
+        "the other host never saw Authorization"
+    );
+    assert_eq!(any.calls_async().await, 0, "nor the request at all");
+    assert_eq!(server.requests(), 1, "a redirect is not a retryable status");
+}
+
+#[tokio::test]
+async fn a_302_within_the_same_origin_is_followed_with_credentials() {
+    let server = MockServer::start_async().await;
+    let target = server
+        .mock_async(|when, then| {
+            when.path("/moved")
+                .header("authorization", basic(EXAMPLE_SID, TOKEN));
+            then.status(200)
+                .header("content-type", "application/json")
+                .body(EXAMPLE_BODY);
+        })
+        .await;
+    server
+        .mock_async(|when, then| {
+            when.path(balance_path(EXAMPLE_SID));
+            then.status(302).header("location", "/moved");
+        })
+        .await;
+    client(&server.base_url(), Duration::from_secs(2), quick())
+        .fetch_balance()
+        .await
+        .expect("followed");
+    assert_eq!(target.calls_async().await, 1);
+}
+
+#[tokio::test]
+async fn a_batch_of_200_with_404s_and_an_initial_429_burst() {
+    const CONCURRENCY: usize = 8;
+    let accounts: Vec<balance_api::AccountSid> = (0..200u32)
+        .map(|i| format!("AC{i:032x}").parse().expect("sid"))
+        .collect();
+    let missing = |sid: &str| u32::from_str_radix(&sid[2..], 16).is_ok_and(|i| i % 20 == 7);
+    let served = Arc::new(AtomicUsize::new(0));
+    let counter = served.clone();
+    let server = RawServer::start(move |head| {
+        let sid = sid_in(head).unwrap_or_default().to_owned();
+        let reply = if counter.fetch_add(1, SeqCst) < CONCURRENCY {
+            response(429, &[("retry-after", "1")], r#"{"code":20429,"message":"Too Many Requests","more_info":"https://www.twilio.com/docs/errors/20429","status":429}"#)
+        } else if missing(&sid) {
+            response(404, &[], r#"{"code":20404,"message":"not found","more_info":"https://www.twilio.com/docs/errors/20404","status":404}"#)
+        } else {
+            ok_response(&format!(r#"{{"account_sid":"{sid}","balance":"1.25","currency":"USD"}}"#))
+        };
+        Reply { delay: 5 * MS, ..reply }
+    })
+    .await;
+    let c = client(&server.base_url(), Duration::from_secs(5), quick());
+
+    let results = c.fetch_balances(accounts.clone(), CONCURRENCY).await;
+
+    assert_eq!(results.len(), 200);
+    let order: Vec<_> = results.iter().map(|(sid, _)| sid.clone()).collect();
+    assert_eq!(
+        order, accounts,
+        "one result per account, in the order given"
+    );
+    let ok = results.iter().filter(|(_, r)| r.is_ok()).count();
+    let not_found = results
+        .iter()
+        // last_cause: an account in the 429 burst met its 404 on the second attempt.
+        .filter(|(sid, r)| {
+            missing(sid.as_str())
+                && matches!(r.as_ref().map_err(Error::last_cause), Err(Error::Api(api)) if api.code == Some(20404))
+        })
+        .count();
+    assert_eq!((ok, not_found), (190, 10));
+    assert!(
+        server.max_in_flight() <= CONCURRENCY,
+        "saw {} at once",
+        server.max_in_flight()
+    );
+
+    // The 429 burst paused the whole batch: nothing after it arrived within the Retry-After.
+    let arrivals = server.arrivals();
+    let first_429 = arrivals[0].0;
+    let early = arrivals[CONCURRENCY..]
+        .iter()
+        .filter(|(at, _)| *at < first_429 + 950 * MS)
+        .count();
+    assert_eq!(early, 0, "requests hammered the server during the pause");
+    assert_eq!(
+        arrivals.len(),
+        200 + CONCURRENCY,
+        "each 429 retried once, each 404 not at all"
+    );
+}
