@@ -1,10 +1,18 @@
 //! The same client for callers without an async runtime (feature `blocking`).
 //!
-//! ```no_run
-//! let client = balance_api::blocking::Client::from_env()?;
+//! ```
+//! # let server = httpmock::MockServer::start();
+//! # server.mock(|when, then| { when.any_request(); then.status(200)
+//! #     .body(r#"{"account_sid":"ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","balance":"0.05","currency":"USD"}"#); });
+//! # let creds = balance_api::Credentials::auth_token("ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".parse()?, "token")?;
+//! // Client::from_env() in real use; a mock server here.
+//! let client = balance_api::blocking::Client::builder()
+//!     .credentials(creds)
+//!     .base_url(server.base_url())
+//!     .build_blocking()?;
 //! let balance = client.fetch_balance()?;
-//! println!("{balance}");
-//! # Ok::<(), balance_api::Error>(())
+//! assert_eq!(balance.to_string(), "0.05 USD");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 use crate::{AccountSid, Balance, ClientBuilder, ConfigError, Error, Response};

@@ -155,6 +155,24 @@ impl fmt::Display for ConfigError {
 }
 
 /// Twilio's error response: `{"code":20404,"message":"…","more_info":"…","status":404}`.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let server = httpmock::MockServer::start_async().await;
+/// # server.mock_async(|when, then| { when.any_request(); then.status(404)
+/// #     .body(r#"{"code":20404,"message":"Not found","more_info":"https://www.twilio.com/docs/errors/20404","status":404}"#); }).await;
+/// # let creds = balance_api::Credentials::auth_token("ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".parse()?, "token")?;
+/// # let client = balance_api::Client::builder().credentials(creds).base_url(server.base_url()).build()?;
+/// match client.fetch_balance().await {
+///     Err(balance_api::Error::Api(api)) => {
+///         assert_eq!((api.status.as_u16(), api.code), (404, Some(20404)));
+///         assert_eq!(api.more_info.as_deref(), Some("https://www.twilio.com/docs/errors/20404"));
+///     }
+///     other => panic!("expected Twilio's 404, got {other:?}"),
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub struct ApiError {

@@ -12,10 +12,19 @@ pub(crate) const MAX_ERROR_BODY: usize = 64 * 1024;
 
 /// A value with the HTTP metadata it came with (what official SDKs call "with http info").
 ///
-/// ```no_run
-/// # async fn demo(client: balance_api::Client) -> Result<(), balance_api::Error> {
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let server = httpmock::MockServer::start_async().await;
+/// # server.mock_async(|when, then| { when.any_request(); then.status(200)
+/// #     .header("twilio-request-id", "RQ0123456789abcdef0123456789abcdef")
+/// #     .body(r#"{"account_sid":"ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","balance":"0.05","currency":"USD"}"#); }).await;
+/// # let creds = balance_api::Credentials::auth_token("ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".parse()?, "token")?;
+/// # let client = balance_api::Client::builder().credentials(creds).base_url(server.base_url()).build()?;
 /// let response = client.fetch_balance_with_info(client.account_sid()).await?;
-/// println!("{} (request {:?})", response.value(), response.request_id());
+/// assert_eq!(response.status(), 200);
+/// assert_eq!(response.request_id(), Some("RQ0123456789abcdef0123456789abcdef"));
+/// assert_eq!(response.value().to_string(), "0.05 USD");
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone)]
