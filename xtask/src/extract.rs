@@ -66,26 +66,42 @@ struct Wanted {
     tags: BTreeSet<String>,
 }
 
-/// Walks `node`, following every local `$ref` once; a visited set makes cycles terminate.
+/// Walks `node` and every component reachable from it through local `$ref`s, each component
+/// once; the visited set makes cycles terminate.
+///
+/// An explicit stack rather than recursion: the input is someone else's document, and a long
+/// `$ref` chain (or a deeply nested value built in memory) must not overflow the call stack.
 fn collect_refs(node: &Value, doc: &Value, wanted: &mut Wanted) -> Result<()> {
-    match node {
-        Value::Object(map) => {
-            if let Some(r) = map.get("$ref").and_then(Value::as_str) {
-                let (kind, name) = parse_ref(r)?;
-                let target = doc
-                    .get("components")
-                    .and_then(|c| c.get(&kind))
-                    .and_then(|k| k.get(&name))
-                    .ok_or_else(|| anyhow!("dangling $ref {r}: no such component"))?;
-                if wanted.components.insert((kind, name)) {
-                    collect_refs(target, doc, wanted)?;
+    let mut stack = vec![node];
+    while let Some(node) = stack.pop() {
+        match node {
+            Value::Object(map) => {
+                // Pushed in reverse, with a `$ref`'s target on top, so nodes are visited in the
+                // same order as a recursive walk and the first error reported is the same one.
+                stack.extend(map.values().rev());
+                if let Some(r) = map.get("$ref").and_then(Value::as_str)
+                    && let Some(target) = follow_ref(r, doc, wanted)?
+                {
+                    stack.push(target);
                 }
             }
-            map.values().try_for_each(|v| collect_refs(v, doc, wanted))
+            Value::Array(items) => stack.extend(items.iter().rev()),
+            _ => {}
         }
-        Value::Array(items) => items.iter().try_for_each(|v| collect_refs(v, doc, wanted)),
-        _ => Ok(()),
     }
+    Ok(())
+}
+
+/// Resolves `r` in `doc` and records it as wanted; its target is returned only the first time,
+/// so each component is walked once.
+fn follow_ref<'a>(r: &str, doc: &'a Value, wanted: &mut Wanted) -> Result<Option<&'a Value>> {
+    let (kind, name) = parse_ref(r)?;
+    let target = doc
+        .get("components")
+        .and_then(|c| c.get(&kind))
+        .and_then(|k| k.get(&name))
+        .ok_or_else(|| anyhow!("dangling $ref {r}: no such component"))?;
+    Ok(wanted.components.insert((kind, name)).then_some(target))
 }
 
 /// Splits `#/components/{kind}/{name}`, undoing JSON-pointer escapes in the name.

@@ -2,7 +2,8 @@
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
-use std::path::PathBuf;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 use xtask::files::OpenapiDir;
@@ -36,7 +37,8 @@ struct RegenArgs {
     /// Write nothing; exit 1 if the checked-in fragment differs from what the source yields.
     #[arg(long)]
     check: bool,
-    /// Skip building balance-api-gen after writing.
+    /// Skip building balance-api-gen after writing (always skipped with a --dir other than
+    /// this workspace's openapi/, which is the only fragment that build reads).
     #[arg(long)]
     no_build: bool,
     /// Download timeout, e.g. "60s" or "500ms".
@@ -63,9 +65,15 @@ fn main() -> ExitCode {
 
 fn regen_command(args: RegenArgs) -> Result<ExitCode> {
     // xtask lives one level below the workspace root; print paths relative to it when we can.
-    let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
-        .map_or_else(|| PathBuf::from(".."), std::path::Path::to_path_buf);
+        .map_or_else(|| PathBuf::from(".."), Path::to_path_buf);
+    let own_dir = workspace.join("openapi");
+    let dir = args.dir.unwrap_or_else(|| own_dir.clone());
+    // balance-api-gen reads this workspace's openapi/ only: building it after writing elsewhere
+    // would pass whatever that other fragment says, so it proves nothing there.
+    let builds_dir = same_dir(&dir, &own_dir);
+    let build_skipped = !args.no_build && !builds_dir;
     let (source, source_url) = match args.from {
         Some(path) => (Source::File(path), args.source_url),
         None => (Source::Url(args.url.clone()), args.url),
@@ -73,17 +81,33 @@ fn regen_command(args: RegenArgs) -> Result<ExitCode> {
     let opts = Options {
         source,
         source_url,
-        dir: OpenapiDir(args.dir.unwrap_or_else(|| workspace.join("openapi"))),
+        dir: OpenapiDir(dir),
         limits: Limits {
             timeout: args.timeout,
             max_bytes: args.max_bytes,
         },
         check: args.check,
-        build: !args.no_build,
+        build: (!args.no_build && builds_dir).then(cargo_build),
     };
     Ok(match regen::run(&opts)? {
         Outcome::UpToDate => {
             println!("up to date");
+            ExitCode::SUCCESS
+        }
+        Outcome::UpToDateUpstreamMoved { .. } => {
+            println!(
+                "up to date (upstream document changed outside the Balance endpoint; \
+                 run regen to record its sha256)"
+            );
+            ExitCode::SUCCESS
+        }
+        Outcome::ProvenanceUpdated { old_sha, new_sha } => {
+            println!(
+                "fragment up to date; provenance updated \
+                 (upstream changed outside the Balance endpoint)"
+            );
+            let old_sha = old_sha.as_deref().unwrap_or("none recorded");
+            println!("  sha256: {old_sha} -> {new_sha}");
             ExitCode::SUCCESS
         }
         Outcome::Changed(lines) => {
@@ -97,8 +121,35 @@ fn regen_command(args: RegenArgs) -> Result<ExitCode> {
             if opts.check {
                 ExitCode::from(1)
             } else {
+                if build_skipped {
+                    println!(
+                        "note: build skipped: balance-api-gen builds from {}, not {}",
+                        own_dir.display(),
+                        opts.dir.0.display()
+                    );
+                }
                 ExitCode::SUCCESS
             }
         }
     })
+}
+
+/// `cargo build --package balance-api-gen`, with the cargo that runs this task when known.
+fn cargo_build() -> Vec<OsString> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    vec![
+        cargo,
+        "build".into(),
+        "--package".into(),
+        "balance-api-gen".into(),
+    ]
+}
+
+/// Whether two paths name the same directory; paths that cannot be resolved (e.g. a `--dir`
+/// that does not exist yet) are compared as given.
+fn same_dir(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
 }

@@ -101,7 +101,9 @@ fn read_file(path: &PathBuf, limits: Limits) -> Result<Vec<u8>> {
 /// Reads at most `max` bytes; one byte more means the input is over the cap.
 fn read_capped(reader: impl Read, max: u64) -> Result<Vec<u8>> {
     let mut bytes = Vec::new();
-    reader.take(max + 1).read_to_end(&mut bytes).map_err(|e| {
+    // Saturating: `--max-bytes` accepts u64::MAX, and no input can be longer than that anyway.
+    let limit = max.saturating_add(1);
+    reader.take(limit).read_to_end(&mut bytes).map_err(|e| {
         // reqwest's blocking body reports timeouts as an io::Error wrapping its own error.
         match e
             .get_ref()

@@ -147,11 +147,40 @@ fn escaped_ref_names_are_resolved() {
     assert_eq!(schema_names(&frag), ["a/b"]);
 }
 
+/// A hostile or broken spec can chain `$ref`s as long as it likes; serde_json's parser bounds
+/// nesting depth but not chain length, so extraction must not recurse once per hop. The walk
+/// runs on a deliberately small stack, where a recursive walk of this chain overflows.
 #[test]
-fn output_is_byte_identical_for_equal_input() {
-    let spec = doc(json!({"thing": {"type": "string"}, "other": {"type": "string"}}));
-    let a = xtask::extract::to_bytes(&fragment(&spec, PATH).expect("extracts"));
-    let b = xtask::extract::to_bytes(&fragment(&spec.clone(), PATH).expect("extracts"));
-    assert_eq!(a, b);
-    assert!(a.ends_with(b"}\n"));
+fn a_very_long_ref_chain_extracts_without_overflowing_the_stack() {
+    const LEN: usize = 20_000;
+    let mut schemas = serde_json::Map::new();
+    schemas.insert(
+        "thing".to_owned(),
+        json!({"$ref": "#/components/schemas/s0"}),
+    );
+    for i in 0..LEN {
+        let schema = if i + 1 < LEN {
+            let next = format!("#/components/schemas/s{}", i + 1);
+            json!({"type": "object", "properties": {"next": {"$ref": next}}})
+        } else {
+            json!({"type": "string"})
+        };
+        schemas.insert(format!("s{i}"), schema);
+    }
+    schemas.insert("other".to_owned(), json!({"type": "string"}));
+    let spec = doc(Value::Object(schemas));
+
+    let walked = std::thread::Builder::new()
+        .stack_size(256 * 1024)
+        .spawn(move || {
+            let frag = fragment(&spec, PATH).map_err(|e| e.to_string())?;
+            let names = schema_names(&frag);
+            Ok::<_, String>((names.len(), names.last().map(|n| (*n).to_owned())))
+        })
+        .expect("spawn the walker")
+        .join()
+        .expect("the walker did not panic");
+    let (count, last) = walked.expect("extracts");
+    assert_eq!(count, LEN + 1, "thing plus every link of the chain");
+    assert_eq!(last.as_deref(), Some(format!("s{}", LEN - 1).as_str()));
 }

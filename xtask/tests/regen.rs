@@ -2,8 +2,13 @@
 //! path against a loopback server, `--check`, and failures that must leave the files untouched.
 
 use httpmock::prelude::*;
-use serde_json::Value;
+use serde_json::{Value, json};
+use std::ffi::OsString;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 use xtask::files::OpenapiDir;
 use xtask::regen::{Options, Outcome, run};
@@ -53,7 +58,7 @@ fn opts(source: Source, dir: &OpenapiDir, check: bool) -> Options {
             max_bytes: 16 << 20,
         },
         check,
-        build: false,
+        build: None,
     }
 }
 
@@ -298,14 +303,318 @@ fn an_oversized_download_is_capped() {
         max_bytes: 1 << 20,
     };
     let err = fails_untouched(Source::Url(url), Some(limits));
+    // httpmock always sends Content-Length, so this is the up-front check; the streaming cap
+    // has its own test below.
+    assert!(err.contains("over the 1048576 byte cap"), "{err}");
+}
+
+/// A one-shot HTTP server on loopback that streams `len` bytes with chunked encoding and no
+/// Content-Length, so only the cap applied while reading the body can stop it. The receiver
+/// says whether the whole body went out before the client hung up.
+fn serve_chunked(len: usize) -> (String, mpsc::Receiver<bool>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+    let addr = listener.local_addr().expect("local address");
+    let (sent_all, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let Ok((mut conn, _)) = listener.accept() else {
+            return;
+        };
+        // A client that stops reading at the cap hangs up, and the next write fails.
+        let done = read_request_head(&mut conn).is_ok() && stream_chunked(&mut conn, len).is_ok();
+        let _ = sent_all.send(done);
+    });
+    (format!("http://{addr}/spec.json"), rx)
+}
+
+fn read_request_head(conn: &mut TcpStream) -> std::io::Result<()> {
+    let mut head = Vec::new();
+    let mut buf = [0; 1024];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = conn.read(&mut buf)?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        head.extend_from_slice(&buf[..n]);
+    }
+    Ok(())
+}
+
+fn stream_chunked(conn: &mut TcpStream, len: usize) -> std::io::Result<()> {
+    conn.write_all(
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\
+          Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+    )?;
+    let chunk = vec![b' '; 64 << 10];
+    let mut sent = 0;
+    while sent < len {
+        let n = chunk.len().min(len - sent);
+        write!(conn, "{n:x}\r\n")?;
+        conn.write_all(&chunk[..n])?;
+        conn.write_all(b"\r\n")?;
+        sent += n;
+    }
+    conn.write_all(b"0\r\n\r\n")
+}
+
+#[test]
+fn a_chunked_download_over_the_cap_is_stopped_while_streaming() {
+    // 64 MiB, far beyond what loopback socket buffers absorb, so a client that read everything
+    // before checking the size would let the server finish; one that stops at the cap cannot.
+    let (url, sent_all) = serve_chunked(64 << 20);
+    let limits = Limits {
+        timeout: Duration::from_secs(10),
+        max_bytes: 1 << 20,
+    };
+    let err = fails_untouched(Source::Url(url), Some(limits));
+    assert!(err.contains("exceeds the 1048576 byte cap"), "{err}");
+    let sent_all = sent_all
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the server notices the hang-up");
     assert!(
-        err.contains("over the 1048576 byte cap") || err.contains("exceeds the 1048576 byte cap"),
-        "{err}"
+        !sent_all,
+        "the client read the whole body before checking the cap"
     );
+}
+
+#[test]
+fn the_largest_cap_does_not_overflow() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let path = write_json(tmp.path(), &json!({"openapi": "3.0.1"}));
+    let limits = Limits {
+        timeout: Duration::from_secs(10),
+        max_bytes: u64::MAX,
+    };
+    let doc = xtask::source::load(&Source::File(path), limits).expect("reads under any cap");
+    assert_eq!(doc.json["openapi"], "3.0.1");
 }
 
 #[test]
 fn a_missing_local_file_is_a_clear_error() {
     let err = fails_untouched(Source::File("/nonexistent/spec.json".into()), None);
     assert!(err.starts_with("reading /nonexistent/spec.json: "), "{err}");
+}
+
+fn sha256_of(path: &Path) -> String {
+    use sha2::Digest;
+    xtask::source::hex(&sha2::Sha256::digest(std::fs::read(path).expect("read")))
+}
+
+fn recorded_sha(provenance: &[u8]) -> String {
+    let record: Value = serde_json::from_slice(provenance).expect("provenance is JSON");
+    record["sha256"].as_str().expect("a sha256").to_owned()
+}
+
+/// The upstream copy with a path added that the Balance fragment does not reach.
+fn moved_elsewhere(dir: &Path) -> PathBuf {
+    let mut doc = upstream_json();
+    doc["paths"]["/2010-04-01/Unrelated.json"] = json!({"get": {}});
+    write_json(dir, &doc)
+}
+
+#[test]
+fn an_upstream_change_outside_the_balance_path_updates_only_the_provenance() {
+    let (tmp, dir) = scratch();
+    let before = snapshot(&dir);
+    let source = moved_elsewhere(tmp.path());
+    let old_sha = recorded_sha(&before.1);
+    let new_sha = sha256_of(&source);
+    assert_ne!(old_sha, new_sha);
+
+    // --check succeeds and writes nothing, but says the recorded sha256 is behind.
+    let checked = run(&opts(Source::File(source.clone()), &dir, true)).expect("runs");
+    assert_eq!(
+        checked,
+        Outcome::UpToDateUpstreamMoved {
+            recorded_sha: Some(old_sha.clone()),
+            source_sha: new_sha.clone(),
+        }
+    );
+    assert!(snapshot(&dir) == before, "--check must not write");
+
+    let outcome = run(&opts(Source::File(source.clone()), &dir, false)).expect("runs");
+    assert_eq!(
+        outcome,
+        Outcome::ProvenanceUpdated {
+            old_sha: Some(old_sha),
+            new_sha: new_sha.clone(),
+        }
+    );
+    let after = snapshot(&dir);
+    assert!(after.0 == before.0, "the fragment is byte-identical");
+    assert_eq!(recorded_sha(&after.1), new_sha);
+
+    // Recorded now: a second run is plainly up to date and writes nothing.
+    std::thread::sleep(Duration::from_millis(1100));
+    let again = run(&opts(Source::File(source), &dir, false)).expect("runs");
+    assert_eq!(again, Outcome::UpToDate);
+    assert!(snapshot(&dir) == after);
+}
+
+#[test]
+fn a_missing_provenance_record_is_written_even_when_the_fragment_is_current() {
+    let (_tmp, dir) = scratch();
+    std::fs::remove_file(dir.provenance()).expect("remove provenance");
+    let outcome = run(&opts(Source::File(upstream()), &dir, false)).expect("runs");
+    let new_sha = sha256_of(&upstream());
+    assert_eq!(
+        outcome,
+        Outcome::ProvenanceUpdated {
+            old_sha: None,
+            new_sha: new_sha.clone(),
+        }
+    );
+    let record = std::fs::read(dir.provenance()).expect("provenance written");
+    assert_eq!(recorded_sha(&record), new_sha);
+}
+
+fn xtask_regen(args: &[&std::ffi::OsStr]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .arg("regen")
+        .args(args)
+        .output()
+        .expect("run the xtask binary")
+}
+
+#[test]
+fn the_cli_check_passes_when_only_the_upstream_sha_moved() {
+    let (tmp, dir) = scratch();
+    let before = snapshot(&dir);
+    let source = moved_elsewhere(tmp.path());
+    let from = source.as_os_str();
+    let at = dir.0.as_os_str();
+
+    let out = xtask_regen(&[
+        "--check".as_ref(),
+        "--from".as_ref(),
+        from,
+        "--dir".as_ref(),
+        at,
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        stdout,
+        "up to date (upstream document changed outside the Balance endpoint; \
+         run regen to record its sha256)\n"
+    );
+    assert!(snapshot(&dir) == before, "--check must not write");
+
+    let out = xtask_regen(&["--from".as_ref(), from, "--dir".as_ref(), at]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        stdout.starts_with(
+            "fragment up to date; provenance updated \
+             (upstream changed outside the Balance endpoint)\n"
+        ),
+        "{stdout}"
+    );
+    assert!(snapshot(&dir).0 == before.0);
+}
+
+/// The upstream copy with one field of the Balance schema changed.
+fn changed_source(dir: &Path) -> PathBuf {
+    let mut doc = upstream_json();
+    doc["components"]["schemas"]["api.v2010.account.balance"]["properties"]["balance"]["type"] =
+        "number".into();
+    write_json(dir, &doc)
+}
+
+#[test]
+fn the_cli_skips_the_build_for_another_dir_and_says_so() {
+    let (tmp, dir) = scratch();
+    let source = changed_source(tmp.path());
+    let out = xtask_regen(&[
+        "--from".as_ref(),
+        source.as_os_str(),
+        "--dir".as_ref(),
+        dir.0.as_os_str(),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        stdout.contains("note: build skipped: balance-api-gen builds from "),
+        "{stdout}"
+    );
+}
+
+fn with_build(mut o: Options, command: &[&str]) -> Options {
+    o.build = Some(command.iter().map(OsString::from).collect());
+    o
+}
+
+#[test]
+fn a_failing_build_rolls_back_both_files() {
+    let (tmp, dir) = scratch();
+    let before = snapshot(&dir);
+    let source = changed_source(tmp.path());
+    let o = with_build(opts(Source::File(source), &dir, false), &["false"]);
+    let err = format!("{:#}", run(&o).expect_err("the build fails"));
+    assert!(
+        err.starts_with("the new fragment was rolled back: ") && err.contains("`false` failed"),
+        "{err}"
+    );
+    assert!(snapshot(&dir) == before, "both files restored: {err}");
+}
+
+#[test]
+fn a_passing_build_keeps_the_new_fragment() {
+    let (tmp, dir) = scratch();
+    let before = snapshot(&dir);
+    let source = changed_source(tmp.path());
+    let o = with_build(opts(Source::File(source.clone()), &dir, false), &["true"]);
+    let outcome = run(&o).expect("runs");
+    assert!(matches!(outcome, Outcome::Changed(_)), "{outcome:?}");
+    let after = snapshot(&dir);
+    assert!(after.0 != before.0, "the new fragment stays");
+    let frag: Value = serde_json::from_slice(&after.0).expect("fragment is JSON");
+    assert_eq!(
+        frag["components"]["schemas"]["api.v2010.account.balance"]["properties"]["balance"]["type"],
+        "number"
+    );
+    assert_eq!(recorded_sha(&after.1), sha256_of(&source));
+}
+
+#[test]
+fn a_failed_provenance_write_rolls_the_fragment_back() {
+    let (tmp, dir) = scratch();
+    let before = snapshot(&dir);
+    // write_atomic stages provenance.json in this temporary name; a directory there makes that
+    // write fail after the fragment has already been replaced.
+    std::fs::create_dir(dir.0.join(".provenance.json.tmp")).expect("block the staging file");
+    let source = changed_source(tmp.path());
+    let err = format!(
+        "{:#}",
+        run(&opts(Source::File(source), &dir, false)).expect_err("the write fails")
+    );
+    assert!(
+        err.starts_with("the new fragment was rolled back: writing "),
+        "{err}"
+    );
+    assert!(snapshot(&dir) == before, "fragment restored: {err}");
+}
+
+#[test]
+fn a_rollback_restores_every_file_it_can_and_reports_the_rest() {
+    let (tmp, dir) = scratch();
+    let before = snapshot(&dir);
+    let source = changed_source(tmp.path());
+    // The "build" fails after turning balance.json into a non-empty directory, so restoring
+    // the fragment fails; the provenance record must be restored all the same.
+    let fragment = dir.fragment();
+    let sabotage = r#"rm "$0" && mkdir -p "$0/x"; exit 1"#;
+    let fragment = fragment.to_str().expect("a UTF-8 temp path");
+    let o = with_build(
+        opts(Source::File(source), &dir, false),
+        &["sh", "-c", sabotage, fragment],
+    );
+    let err = format!("{:#}", run(&o).expect_err("the build fails"));
+    assert!(
+        err.starts_with("rolling the new fragment back failed (writing ")
+            && err.contains("balance.json"),
+        "{err}"
+    );
+    assert!(!err.contains('\n'), "one line: {err}");
+    let provenance = std::fs::read(dir.provenance()).expect("read provenance");
+    assert!(provenance == before.1, "provenance restored: {err}");
 }
