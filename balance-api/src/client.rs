@@ -151,7 +151,8 @@ impl Client {
         );
         let started = Instant::now();
         let policy = &self.inner.settings.retry;
-        let result = retry::run(policy, &self.inner.pause, |attempt| {
+        let per_attempt = self.inner.settings.timeout;
+        let result = retry::run(policy, &self.inner.pause, per_attempt, |attempt| {
             span.record("attempts", attempt);
             self.fetch_once(account)
         })
