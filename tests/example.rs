@@ -26,14 +26,7 @@ fn example() -> PathBuf {
 /// Runs the example with no Twilio settings, so it uses its demo server.
 fn run(args: &[&str]) -> Output {
     let mut cmd = Command::new(example());
-    for var in [
-        "TWILIO_ACCOUNT_SID",
-        "TWILIO_AUTH_TOKEN",
-        "TWILIO_API_KEY",
-        "TWILIO_API_SECRET",
-        "TWILIO_REGION",
-        "TWILIO_EDGE",
-    ] {
+    for var in balance_api::ENV_VARS {
         cmd.env_remove(var);
     }
     cmd.args(args).output().expect("the example runs")

@@ -10,6 +10,20 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default time for a whole request, body included; twilio-node and twilio-java use 30 s too.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Every environment variable [`ClientBuilder::from_env`] reads.
+///
+/// ```
+/// assert!(balance_api::ENV_VARS.contains(&"TWILIO_AUTH_TOKEN"));
+/// ```
+pub const ENV_VARS: [&str; 6] = [
+    "TWILIO_ACCOUNT_SID",
+    "TWILIO_AUTH_TOKEN",
+    "TWILIO_API_KEY",
+    "TWILIO_API_SECRET",
+    "TWILIO_REGION",
+    "TWILIO_EDGE",
+];
+
 /// Configures a [`Client`]. Start from [`Client::builder`] or [`ClientBuilder::from_env`].
 ///
 /// ```
@@ -64,15 +78,7 @@ impl ClientBuilder {
     /// either `TWILIO_API_KEY` + `TWILIO_API_SECRET` (preferred when both sets are present) or
     /// `TWILIO_AUTH_TOKEN`; and `TWILIO_REGION`, `TWILIO_EDGE` when set.
     pub fn from_env() -> Result<Self, Error> {
-        const VARS: [&str; 6] = [
-            "TWILIO_ACCOUNT_SID",
-            "TWILIO_AUTH_TOKEN",
-            "TWILIO_API_KEY",
-            "TWILIO_API_SECRET",
-            "TWILIO_REGION",
-            "TWILIO_EDGE",
-        ];
-        for var in VARS {
+        for var in ENV_VARS {
             if let Err(std::env::VarError::NotUnicode(_)) = std::env::var(var) {
                 return Err(ConfigError::var(var, "is not valid UTF-8").into());
             }

@@ -34,7 +34,7 @@ mod sid;
 
 pub use balance::Balance;
 pub use client::Client;
-pub use config::{ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT};
+pub use config::{ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, ENV_VARS};
 pub use credentials::{Credentials, InvalidCredentials};
 pub use error::{ApiError, ConfigError, DecodeError, Error, HttpError};
 pub use host::regional_host;
