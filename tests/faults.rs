@@ -55,12 +55,16 @@ fn gave_up(err: &Error) -> (u32, &GiveUp, &Error) {
 
 #[tokio::test]
 async fn connection_refused_then_the_server_comes_up() {
-    let addr = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port");
+    // Bound but not listening: connects are refused, and no other test can take the port.
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket
+        .bind("127.0.0.1:0".parse().expect("addr"))
+        .expect("bind");
+    let addr = socket.local_addr().expect("addr");
     let late = tokio::spawn(async move {
         tokio::time::sleep(150 * MS).await;
-        RawServer::start_on(addr, |_| ok_response(EXAMPLE_BODY)).await
+        let listener = socket.listen(64).expect("listen");
+        RawServer::from_listener(listener, |_| ok_response(EXAMPLE_BODY))
     });
     let c = client(
         &format!("http://{addr}"),
@@ -121,9 +125,15 @@ async fn a_server_that_never_answers_times_out_within_the_bound() {
 
 #[tokio::test]
 async fn a_body_trickling_slower_than_the_timeout_times_out() {
-    let server = RawServer::start(|_| Reply {
-        bytes: format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{EXAMPLE_BODY}", EXAMPLE_BODY.len()).into_bytes(),
+    // The head arrives at once; only the body trickles, one byte per 40 ms.
+    let head = format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+        EXAMPLE_BODY.len()
+    );
+    let server = RawServer::start(move |_| Reply {
+        bytes: format!("{head}{EXAMPLE_BODY}").into_bytes(),
         trickle: Some(40 * MS),
+        trickle_from: head.len(),
         ..Reply::default()
     })
     .await;
@@ -135,11 +145,30 @@ async fn a_body_trickling_slower_than_the_timeout_times_out() {
 }
 
 #[tokio::test]
-async fn two_503s_then_200_takes_three_attempts() {
+async fn unbounded_timeouts_and_deadlines_do_not_overflow() {
+    let server = RawServer::start(|_| ok_response(EXAMPLE_BODY)).await;
+    let policy = RetryPolicy::default()
+        .deadline(Some(Duration::MAX))
+        .max_retry_after(Duration::MAX);
+    let c = client(&server.base_url(), Duration::MAX, policy);
+    c.fetch_balance().await.expect("no overflow panic");
+}
+
+#[tokio::test]
+async fn two_503s_then_200_takes_three_attempts_each_a_tracing_event() {
+    let log = trace_log();
+    let sid = "AC503503503503503503503503503503ab";
     let server = RawServer::start(sequence(2, || response(503, &[], "{}"))).await;
     let c = client(&server.base_url(), Duration::from_secs(2), quick());
-    c.fetch_balance().await.expect("third attempt succeeds");
+    c.fetch_balance_of(&sid.parse().expect("sid"))
+        .await
+        .expect("third attempt succeeds");
     assert_eq!(server.requests(), 3);
+    let text = log.text();
+    let ours: Vec<&str> = text.lines().filter(|l| l.contains(sid)).collect();
+    let count = |what: &str| ours.iter().filter(|l| l.contains(what)).count();
+    assert_eq!(count("attempt failed"), 2, "{text}");
+    assert_eq!(count("attempt succeeded"), 1, "{text}");
 }
 
 #[tokio::test]
@@ -416,6 +445,9 @@ async fn a_302_within_the_same_origin_is_followed_with_credentials() {
 #[tokio::test]
 async fn a_batch_of_200_with_404s_and_an_initial_429_burst() {
     const CONCURRENCY: usize = 8;
+    // Only part of the first burst hears 429: the rest must still hold back, which is what
+    // "the whole batch slows down" means (were all 8 refused, each would wait on its own).
+    const BURST_429: usize = 3;
     let accounts: Vec<balance_api::AccountSid> = (0..200u32)
         .map(|i| format!("AC{i:032x}").parse().expect("sid"))
         .collect();
@@ -424,7 +456,7 @@ async fn a_batch_of_200_with_404s_and_an_initial_429_burst() {
     let counter = served.clone();
     let server = RawServer::start(move |head| {
         let sid = sid_in(head).unwrap_or_default().to_owned();
-        let reply = if counter.fetch_add(1, SeqCst) < CONCURRENCY {
+        let reply = if counter.fetch_add(1, SeqCst) < BURST_429 {
             response(429, &[("retry-after", "1")], r#"{"code":20429,"message":"Too Many Requests","more_info":"https://www.twilio.com/docs/errors/20429","status":429}"#)
         } else if missing(&sid) {
             response(404, &[], r#"{"code":20404,"message":"not found","more_info":"https://www.twilio.com/docs/errors/20404","status":404}"#)
@@ -460,17 +492,21 @@ async fn a_batch_of_200_with_404s_and_an_initial_429_burst() {
         server.max_in_flight()
     );
 
-    // The 429 burst paused the whole batch: nothing after it arrived within the Retry-After.
+    // The 429s paused the whole batch: apart from requests already on their way when the first
+    // 429 landed, nothing arrived within its one-second Retry-After.
     let arrivals = server.arrivals();
     let first_429 = arrivals[0].0;
-    let early = arrivals[CONCURRENCY..]
+    let during_pause = arrivals
         .iter()
-        .filter(|(at, _)| *at < first_429 + 950 * MS)
+        .filter(|(at, _)| *at > first_429 + 50 * MS && *at < first_429 + 950 * MS)
         .count();
-    assert_eq!(early, 0, "requests hammered the server during the pause");
+    assert_eq!(
+        during_pause, 0,
+        "requests hammered the server during the pause"
+    );
     assert_eq!(
         arrivals.len(),
-        200 + CONCURRENCY,
+        200 + BURST_429,
         "each 429 retried once, each 404 not at all"
     );
 }

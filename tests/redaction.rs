@@ -3,9 +3,6 @@
 use balance_api::{Client, ClientBuilder, Credentials};
 use balance_api_tests::*;
 use httpmock::prelude::*;
-use std::sync::{Arc, Mutex};
-use tracing_subscriber::filter::{self, LevelFilter};
-use tracing_subscriber::prelude::*;
 
 fn assert_clean(text: &str, user: &str, secret: &str) {
     for form in leaked_forms(user, secret) {
@@ -37,20 +34,6 @@ fn debug_of_credentials_builder_and_client_shows_no_secret() {
     }
 }
 
-/// A writer that appends to a shared buffer, to read what a subscriber printed.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("lock").extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 /// A Twilio-shaped 401 whose message and details repeat every form of `user`'s `secret`, as a
 /// hostile or debugging proxy might.
 fn echoing_body(user: &str, secret: &str) -> String {
@@ -65,21 +48,9 @@ fn echoing_body(user: &str, secret: &str) -> String {
     .to_string()
 }
 
-#[tokio::test(flavor = "current_thread")]
+#[tokio::test]
 async fn errors_and_trace_output_carry_no_secret_even_when_the_server_echoes_it() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    // Everything the client side emits at TRACE: this crate and hyper-util through tracing,
-    // reqwest through the log crate (bridged); the mock server's own logs are left out.
-    let _ = tracing_log::LogTracer::init();
-    let layer = tracing_subscriber::fmt::layer()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .with_filter(filter::filter_fn(|meta| {
-            !meta.target().starts_with("httpmock")
-        }));
-    let subscriber = tracing_subscriber::registry().with(layer.with_filter(LevelFilter::TRACE));
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let captured = trace_log();
 
     let account = EXAMPLE_SID.parse().expect("sid");
     let key_creds = Credentials::api_key(account, KEY_SID, KEY_SECRET).expect("creds");
@@ -123,7 +94,7 @@ async fn errors_and_trace_output_carry_no_secret_even_when_the_server_echoes_it(
     .expect_err("space in token");
     assert!(!err.to_string().contains("bad token"), "{err}");
 
-    let log = String::from_utf8(captured.0.lock().expect("lock").clone()).expect("utf8");
+    let log = captured.text();
     assert!(
         log.contains("balance_api.fetch"),
         "the span was recorded: {log}"
@@ -144,4 +115,29 @@ async fn errors_and_trace_output_carry_no_secret_even_when_the_server_echoes_it(
     );
     assert_clean(&log, EXAMPLE_SID, TOKEN);
     assert_clean(&log, KEY_SID, KEY_SECRET);
+}
+
+#[tokio::test]
+async fn a_secret_straddling_the_snippet_cut_leaves_no_fragment() {
+    let body = format!("{}{TOKEN}{}", "x".repeat(190), "y".repeat(100));
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.any_request();
+            then.status(500)
+                .header("content-type", "text/plain")
+                .body(body);
+        })
+        .await;
+    let client = builder_for(&server)
+        .retry(balance_api::RetryPolicy::none())
+        .build()
+        .expect("client");
+    let err = client.fetch_balance().await.expect_err("500");
+    let text = err.to_string();
+    assert!(
+        !text.contains(&TOKEN[..8]),
+        "part of the token survived the cut: {text}"
+    );
+    assert!(text.contains("[redac"), "{text}");
 }

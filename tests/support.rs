@@ -80,8 +80,10 @@ pub struct Reply {
     pub delay: Duration,
     /// Raw bytes written back (status line, headers, body).
     pub bytes: Vec<u8>,
-    /// Write `bytes` one byte at a time, this far apart.
+    /// Write `bytes` one byte at a time, this far apart (after the first `trickle_from`).
     pub trickle: Option<Duration>,
+    /// How many leading bytes go out at once before trickling starts (e.g. the head).
+    pub trickle_from: usize,
     /// After `bytes`, write this chunk this many times (large bodies without a large buffer).
     pub repeat: Option<(&'static [u8], usize)>,
     /// Close the connection after writing.
@@ -125,6 +127,14 @@ impl RawServer {
         handler: impl Fn(&str) -> Reply + Send + Sync + 'static,
     ) -> Self {
         let listener = tokio::net::TcpListener::bind(addr).await.expect("bind");
+        Self::from_listener(listener, handler)
+    }
+
+    /// Starts serving on a listener the caller made (e.g. from a socket bound earlier).
+    pub fn from_listener(
+        listener: tokio::net::TcpListener,
+        handler: impl Fn(&str) -> Reply + Send + Sync + 'static,
+    ) -> Self {
         let addr = listener.local_addr().expect("addr");
         let stats = Arc::new(Stats::default());
         let handler = Arc::new(handler);
@@ -202,7 +212,12 @@ async fn serve<H: Fn(&str) -> Reply + Send + Sync + 'static>(
     async fn write_reply(stream: &mut tokio::net::TcpStream, reply: &Reply) -> std::io::Result<()> {
         match reply.trickle {
             Some(gap) => {
-                for byte in &reply.bytes {
+                let (burst, rest) = reply
+                    .bytes
+                    .split_at(reply.trickle_from.min(reply.bytes.len()));
+                stream.write_all(burst).await?;
+                stream.flush().await?;
+                for byte in rest {
                     stream.write_all(&[*byte]).await?;
                     tokio::time::sleep(gap).await;
                 }
@@ -222,4 +237,53 @@ impl Drop for RawServer {
     fn drop(&mut self) {
         self.task.abort();
     }
+}
+
+/// A writer that appends to a shared buffer, to read what a tracing subscriber printed.
+#[derive(Clone, Default)]
+pub struct Captured(pub Arc<Mutex<Vec<u8>>>);
+
+impl Captured {
+    /// Everything written so far, as text.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().expect("lock")).into_owned()
+    }
+}
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("lock").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Everything the client side emits at TRACE, from a subscriber installed for the whole test
+/// binary: this crate and hyper-util through tracing, reqwest through the log crate (bridged);
+/// the mock server's own logs are left out. Binary-wide because a per-test (thread-scoped)
+/// subscriber races with tracing's callsite cache when other tests run beside it. Tests that
+/// read it filter by their own account SID, since neighbours write to it too.
+pub fn trace_log() -> Captured {
+    use tracing_subscriber::filter::{LevelFilter, filter_fn};
+    use tracing_subscriber::prelude::*;
+    static LOG: std::sync::OnceLock<Captured> = std::sync::OnceLock::new();
+    LOG.get_or_init(|| {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let layer = tracing_subscriber::fmt::layer()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .with_filter(filter_fn(|meta| !meta.target().starts_with("httpmock")))
+            .with_filter(LevelFilter::TRACE);
+        // Another test binary's choices do not reach here; within this one, this is the only
+        // global subscriber, so failures to install mean a bug in the tests.
+        tracing_subscriber::registry()
+            .with(layer)
+            .try_init()
+            .expect("one global subscriber");
+        captured
+    })
+    .clone()
 }

@@ -32,10 +32,19 @@ impl ClientHooks<Limits> for Client {
     ) -> reqwest::Result<reqwest::Response> {
         let response = self.client().execute(request).await?;
         let limit = self.inner().max_body;
+        let url = response.url().clone();
+        let (mut parts, body) = http::Response::from(response).into_parts();
+        // The round trip through http::Response drops the URL reqwest's errors name; carry it
+        // over in the extension reqwest reads it from (only its builder can make one).
+        use reqwest::ResponseBuilderExt;
+        if let Ok(carrier) = http::Response::builder().url(url).body(()) {
+            parts.extensions.extend(carrier.into_parts().0.extensions);
+        }
         // The body keeps reqwest's own timeouts; Limited only adds the size bound.
-        let capped = http::Response::from(response)
-            .map(|body| reqwest::Body::wrap(http_body_util::Limited::new(body, limit)));
-        Ok(reqwest::Response::from(capped))
+        let body = reqwest::Body::wrap(http_body_util::Limited::new(body, limit));
+        Ok(reqwest::Response::from(http::Response::from_parts(
+            parts, body,
+        )))
     }
 }
 

@@ -10,7 +10,9 @@
 //! cargo run -p balance-api --example balance -- --json --min 1.00
 //! ```
 
-use balance_api::{AccountSid, Balance, Client, ClientBuilder, Credentials, Decimal, Error};
+use balance_api::{
+    AccountSid, Balance, Client, ClientBuilder, Credentials, Decimal, Error, RetryPolicy,
+};
 use clap::Parser;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -49,10 +51,11 @@ struct Args {
     /// Twilio edge, e.g. sydney or dublin (overrides TWILIO_EDGE).
     #[arg(long)]
     edge: Option<String>,
-    /// Total time allowed for the request, e.g. 10s or 500ms.
+    /// Time allowed for the whole fetch, retries included, e.g. 10s or 500ms.
     #[arg(long, value_parser = humantime::parse_duration, value_name = "DURATION")]
     timeout: Option<Duration>,
-    /// Send the request to this URL (a proxy, a mock server); plain http only to loopback.
+    /// Send the request to this URL (a proxy, a mock server; needs TWILIO_* credentials);
+    /// plain http only to loopback.
     #[arg(long, value_name = "URL")]
     base_url: Option<String>,
 }
@@ -95,8 +98,13 @@ async fn run(args: Args) -> Result<ExitCode, Error> {
             .into());
         }
         let demo = demo::Server::start().await;
+        let ignored = if args.region.is_some() || args.edge.is_some() {
+            " (--region and --edge apply to Twilio's host, not to it)"
+        } else {
+            ""
+        };
         eprintln!(
-            "No Twilio credentials in the environment (TWILIO_ACCOUNT_SID); using the demo server at {}",
+            "No Twilio credentials in the environment (TWILIO_ACCOUNT_SID); using the demo server at {}{ignored}",
             demo.base_url()
         );
         (demo.builder()?, Some(demo))
@@ -108,7 +116,10 @@ async fn run(args: Args) -> Result<ExitCode, Error> {
         builder = builder.edge(edge);
     }
     if let Some(timeout) = args.timeout {
-        builder = builder.timeout(timeout);
+        // A user's "--timeout" bounds the command, so it caps the retries as well as each try.
+        builder = builder
+            .timeout(timeout)
+            .retry(RetryPolicy::default().deadline(Some(timeout)));
     }
     if let Some(url) = args.base_url {
         builder = builder.base_url(url);

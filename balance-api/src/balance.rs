@@ -31,8 +31,8 @@ impl Balance {
     /// Decodes a response body as the spec documents it.
     pub fn from_json(body: &[u8]) -> Result<Self, DecodeError> {
         let raw: ApiV2010AccountBalance =
-            serde_json::from_slice(body).map_err(|source| DecodeError::Json {
-                source,
+            serde_json::from_slice(body).map_err(|e| DecodeError::Json {
+                reason: e.to_string(),
                 snippet: crate::error::snippet(body),
             })?;
         Self::try_from(raw)

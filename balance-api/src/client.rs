@@ -195,14 +195,22 @@ impl Client {
         accounts: impl IntoIterator<Item = AccountSid>,
         concurrency: usize,
     ) -> Vec<(AccountSid, Result<Balance, Error>)> {
-        futures_util::stream::iter(accounts)
-            .map(|account| async move {
-                let result = self.fetch_balance_of(&account).await;
-                (account, result)
-            })
-            .buffered(concurrency.max(1))
+        // Unordered, then sorted: an ordered buffer would hold finished slots behind one slow
+        // account, and the batch would stall on it.
+        let mut results: Vec<(usize, AccountSid, Result<Balance, Error>)> =
+            futures_util::stream::iter(accounts.into_iter().enumerate())
+                .map(|(index, account)| async move {
+                    let result = self.fetch_balance_of(&account).await;
+                    (index, account, result)
+                })
+                .buffer_unordered(concurrency.max(1))
+                .collect()
+                .await;
+        results.sort_unstable_by_key(|(index, _, _)| *index);
+        results
+            .into_iter()
+            .map(|(_, account, result)| (account, result))
             .collect()
-            .await
     }
 
     async fn fetch_once(&self, account: &AccountSid) -> Result<Response<Balance>, Error> {
@@ -214,7 +222,10 @@ impl Client {
                     .map(|balance| Response::new(balance, status, headers))
                     .map_err(Error::from)
             }
-            Err(e) => Err(response::from_generated(e, self.inner.settings.max_body).await),
+            Err(e) => {
+                let max_body = self.inner.settings.max_body;
+                Err(response::from_generated(e, max_body, &self.inner.scrubber).await)
+            }
         };
         outcome.map_err(|e| self.inner.scrubber.error(e))
     }

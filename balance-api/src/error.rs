@@ -241,10 +241,11 @@ impl fmt::Display for HttpError {
 #[non_exhaustive]
 pub enum DecodeError {
     /// The body is not the documented JSON object (bad JSON, wrong types, a malformed SID).
-    #[error("the response is not the documented balance: {source}; body starts {snippet:?}")]
+    #[error("the response is not the documented balance: {reason}; body starts {snippet:?}")]
     Json {
-        /// Why serde_json refused it.
-        source: serde_json::Error,
+        /// Why serde_json refused it. Text rather than the error value: serde_json quotes body
+        /// strings in its messages, and this text has been scrubbed of the client's secret.
+        reason: String,
         /// The start of the body.
         snippet: String,
     },

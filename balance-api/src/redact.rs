@@ -25,6 +25,27 @@ impl Scrubber {
         }
     }
 
+    /// `text` with every form replaced.
+    pub(crate) fn text(&self, mut text: String) -> String {
+        self.clean(&mut text);
+        text
+    }
+
+    /// A body with every form replaced; lossy for invalid UTF-8, which no caller decodes anyway
+    /// (it only becomes a snippet or fails to parse as JSON either way).
+    pub(crate) fn bytes<'a>(&self, body: &'a [u8]) -> std::borrow::Cow<'a, [u8]> {
+        let found = self.forms.iter().any(|f| {
+            let f = f.expose_secret().as_bytes();
+            !f.is_empty() && body.windows(f.len()).any(|w| w == f)
+        });
+        if found {
+            let text = self.text(String::from_utf8_lossy(body).into_owned());
+            std::borrow::Cow::Owned(text.into_bytes())
+        } else {
+            std::borrow::Cow::Borrowed(body)
+        }
+    }
+
     fn clean(&self, text: &mut String) {
         for form in &self.forms {
             let form = form.expose_secret();
@@ -48,7 +69,10 @@ impl Scrubber {
                 http.request_id.iter_mut().for_each(|r| self.clean(r));
             }
             Error::Decode(decode) => match decode.as_mut() {
-                DecodeError::Json { snippet, .. } => self.clean(snippet),
+                DecodeError::Json { reason, snippet } => {
+                    self.clean(reason);
+                    self.clean(snippet);
+                }
                 DecodeError::Balance { raw } | DecodeError::BalanceOutOfRange { raw } => {
                     self.clean(raw)
                 }

@@ -2,6 +2,7 @@
 
 use crate::Error;
 use crate::error::{ApiError, HttpError, snippet};
+use crate::redact::Scrubber;
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 use serde::Deserialize;
@@ -77,19 +78,25 @@ pub(crate) fn request_id(headers: &HeaderMap) -> Option<&str> {
 
 /// Maps the generated client's error to ours; reads (a bounded part of) error bodies.
 /// `max_body` is the cap the generated client's hooks enforce.
-pub(crate) async fn from_generated(err: progenitor_client::Error<()>, max_body: usize) -> Error {
+/// Server text is scrubbed of the secret before anything is cut to a snippet, so a secret
+/// straddling the cut cannot survive in part.
+pub(crate) async fn from_generated(
+    err: progenitor_client::Error<()>,
+    max_body: usize,
+    scrubber: &Scrubber,
+) -> Error {
     use progenitor_client::Error as G;
     match err {
         G::ResponseBodyError(e) if balance_api_gen::is_body_too_large(&e) => {
             Error::BodyTooLarge { limit: max_body }
         }
         G::CommunicationError(e) | G::ResponseBodyError(e) | G::InvalidUpgrade(e) => transport(e),
-        G::InvalidResponsePayload(body, source) => crate::DecodeError::Json {
-            source,
-            snippet: snippet(&body),
+        G::InvalidResponsePayload(body, e) => crate::DecodeError::Json {
+            reason: scrubber.text(e.to_string()),
+            snippet: snippet(&scrubber.bytes(&body)),
         }
         .into(),
-        G::UnexpectedResponse(response) => from_status(response).await,
+        G::UnexpectedResponse(response) => from_status(response, scrubber).await,
         G::ErrorResponse(rv) => Error::Http(Box::new(HttpError {
             status: rv.status(),
             snippet: String::new(),
@@ -133,7 +140,7 @@ pub(crate) fn transport(e: reqwest::Error) -> Error {
 }
 
 /// An undocumented status: reads at most [`MAX_ERROR_BODY`] bytes of the body, then decodes.
-async fn from_status(mut response: reqwest::Response) -> Error {
+async fn from_status(mut response: reqwest::Response, scrubber: &Scrubber) -> Error {
     let mut body = Vec::new();
     if !response.status().is_redirection() {
         loop {
@@ -153,7 +160,11 @@ async fn from_status(mut response: reqwest::Response) -> Error {
             }
         }
     }
-    error_from_parts(response.status(), response.headers(), &body)
+    error_from_parts(
+        response.status(),
+        response.headers(),
+        &scrubber.bytes(&body),
+    )
 }
 
 /// Twilio's error JSON when the body is one, else the status and a snippet. Total: any bytes

@@ -82,8 +82,8 @@ impl RetryPolicy {
         self
     }
 
-    /// Time for the whole fetch, every attempt and wait included; `None` for no limit beyond
-    /// attempts × the per-request timeout.
+    /// Time for the whole fetch, every attempt and wait included; `None` for no overall limit
+    /// (attempts, per-request timeouts, backoff and `Retry-After` waits still bound it).
     pub fn deadline(mut self, deadline: Option<Duration>) -> Self {
         self.deadline = deadline;
         self
@@ -171,7 +171,8 @@ struct Deadline {
 }
 
 /// Runs `attempt` until it succeeds or the policy says stop. A failure after more than one
-/// attempt (or a refused `Retry-After`) is [`Error::GaveUp`], carrying the count and last cause.
+/// attempt, or a stop for a reason other than the error itself (a `Retry-After` over the cap, a
+/// wait that would cross the deadline), is [`Error::GaveUp`], carrying the count and last cause.
 ///
 /// `per_attempt` is the HTTP client's own total timeout: while the deadline is further away
 /// than that, the attempt cannot outlive it and no deadline timer is armed (a timer per fetch
@@ -186,22 +187,25 @@ where
     F: FnMut(u32) -> Fut,
     Fut: std::future::Future<Output = Result<T, Error>>,
 {
-    let deadline = policy.deadline.map(|limit| Deadline {
-        at: Instant::now() + limit,
-        limit,
+    // A deadline too far to represent is no deadline.
+    let deadline = policy.deadline.and_then(|limit| {
+        Some(Deadline {
+            at: Instant::now().checked_add(limit)?,
+            limit,
+        })
     });
     let mut steps = policy.steps();
     let mut previous: Option<Error> = None;
     for number in 1.. {
-        if let Some(until) = pause.until() {
-            let until = deadline.map_or(until, |d| until.min(d.at));
-            if until > Instant::now() {
-                tracing::debug!(attempt = number, "waiting out a 429 pause");
-                tokio::time::sleep_until(until).await;
-            }
+        if !wait_out_pause(pause, deadline, number).await {
+            let limit = deadline.map_or(Duration::ZERO, |d| d.limit);
+            return Err(match previous {
+                Some(last) => give_up(number - 1, GiveUp::Deadline(limit), last),
+                None => Error::Deadline(limit),
+            });
         }
         let outcome = match deadline {
-            Some(d) if Instant::now() + per_attempt >= d.at => {
+            Some(d) if later(per_attempt).is_none_or(|end| end >= d.at) => {
                 tokio::time::timeout_at(d.at, attempt(number))
                     .await
                     .unwrap_or(Err(Error::Deadline(d.limit)))
@@ -217,9 +221,13 @@ where
         };
         tracing::info!(attempt = number, error = %err, "attempt failed");
         match next_wait(policy, &err, number, &mut steps, deadline) {
-            Ok(wait) => {
+            Ok(Wait { wait, step }) => {
                 if err.status().is_some_and(|s| s == 429) {
-                    pause.extend_to(Instant::now() + wait);
+                    // The whole client backs off at least one full step, even when this task's
+                    // jitter drew a short wait.
+                    if let Some(until) = later(wait.max(step)) {
+                        pause.extend_to(until);
+                    }
                 }
                 tracing::info!(
                     attempt = number,
@@ -236,14 +244,37 @@ where
                     (err, _) => err,
                 };
                 return Err(match reason {
-                    GiveUp::RetryAfterTooLong { .. } => give_up(number, reason, last),
-                    _ if number == 1 => last,
+                    GiveUp::NotRetryable | GiveUp::MaxAttempts if number == 1 => last,
+                    GiveUp::Deadline(_) if matches!(last, Error::Deadline(_)) => last,
                     _ => give_up(number, reason, last),
                 });
             }
         }
     }
     unreachable!("the attempt loop only ends by returning")
+}
+
+/// `now + d`, or `None` when that is beyond what an `Instant` can hold.
+fn later(d: Duration) -> Option<Instant> {
+    Instant::now().checked_add(d)
+}
+
+/// Sleeps until no 429 pause is in force, re-reading it since other requests may extend it.
+/// Returns false when the deadline comes first: no attempt could succeed in time.
+async fn wait_out_pause(pause: &Pause, deadline: Option<Deadline>, number: u32) -> bool {
+    loop {
+        let now = Instant::now();
+        if deadline.is_some_and(|d| now >= d.at) {
+            return false;
+        }
+        match pause.until() {
+            Some(until) if until > now => {
+                tracing::debug!(attempt = number, "waiting out a 429 pause");
+                tokio::time::sleep_until(deadline.map_or(until, |d| until.min(d.at))).await;
+            }
+            _ => return true,
+        }
+    }
 }
 
 fn give_up(attempts: u32, reason: GiveUp, last: Error) -> Error {
@@ -254,6 +285,13 @@ fn give_up(attempts: u32, reason: GiveUp, last: Error) -> Error {
     }
 }
 
+struct Wait {
+    /// The jittered wait this request sleeps.
+    wait: Duration,
+    /// The backoff step before jitter.
+    step: Duration,
+}
+
 /// How long to wait before the next attempt, or why there is none.
 fn next_wait(
     policy: &RetryPolicy,
@@ -261,7 +299,7 @@ fn next_wait(
     number: u32,
     steps: &mut impl Iterator<Item = Duration>,
     deadline: Option<Deadline>,
-) -> Result<Duration, GiveUp> {
+) -> Result<Wait, GiveUp> {
     if let Error::Deadline(limit) = err {
         return Err(GiveUp::Deadline(*limit));
     }
@@ -282,8 +320,10 @@ fn next_wait(
     let wait = full_jitter(step).max(asked.unwrap_or_default());
     match deadline {
         // Sleeping into the deadline would only end in a timeout; say so now.
-        Some(d) if Instant::now() + wait >= d.at => Err(GiveUp::Deadline(d.limit)),
-        _ => Ok(wait),
+        Some(d) if later(wait).is_none_or(|resume| resume >= d.at) => {
+            Err(GiveUp::Deadline(d.limit))
+        }
+        _ => Ok(Wait { wait, step }),
     }
 }
 
@@ -321,4 +361,34 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     }
     let at = httpdate::parse_http_date(value).ok()?;
     Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn full_jitter_spreads_over_the_whole_step() {
+        let step = Duration::from_millis(1000);
+        let draws: Vec<Duration> = (0..2000).map(|_| full_jitter(step)).collect();
+        assert!(draws.iter().all(|d| *d <= step));
+        assert!(draws.iter().any(|d| *d < step / 10), "reaches near zero");
+        assert!(
+            draws.iter().any(|d| *d > step * 9 / 10),
+            "reaches near the step"
+        );
+    }
+
+    #[test]
+    fn steps_double_up_to_the_cap() {
+        let policy = RetryPolicy::default()
+            .base_delay(Duration::from_millis(100))
+            .max_delay(Duration::from_millis(500));
+        let steps: Vec<u64> = policy
+            .steps()
+            .take(5)
+            .map(|d| d.as_millis() as u64)
+            .collect();
+        assert_eq!(steps, [100, 200, 400, 500, 500]);
+    }
 }
