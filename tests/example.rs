@@ -146,3 +146,40 @@ fn a_plain_http_remote_base_url_is_refused_before_any_request() {
     );
     assert!(!err.contains("t0ken-never-printed"));
 }
+
+/// `HTTP_PROXY` is honoured: the example, given credentials and a base URL, sends its request
+/// through a loopback proxy (which sees the absolute-form request line a proxy gets).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_proxy_from_the_environment_is_honoured() {
+    let proxy = balance_api_tests::RawServer::start(|_| {
+        balance_api_tests::ok_response(balance_api_tests::EXAMPLE_BODY)
+    })
+    .await;
+    let mut cmd = Command::new(example());
+    for var in balance_api::ENV_VARS {
+        cmd.env_remove(var);
+    }
+    cmd.env("TWILIO_ACCOUNT_SID", balance_api_tests::EXAMPLE_SID)
+        .env("TWILIO_AUTH_TOKEN", "proxy-test-token")
+        .env("HTTP_PROXY", proxy.base_url())
+        .env_remove("NO_PROXY")
+        .env_remove("no_proxy")
+        // 127.0.0.2 is loopback (plain http allowed) but nothing listens there: only the proxy
+        // can answer.
+        .args(["--base-url", "http://127.0.0.2:9"]);
+    let out = tokio::task::spawn_blocking(move || cmd.output().expect("runs"))
+        .await
+        .expect("join");
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa: 0.05 USD\n"
+    );
+    let seen = proxy.arrivals();
+    assert_eq!(seen.len(), 1);
+    assert!(
+        seen[0].1.starts_with("GET http://127.0.0.2:9/2010-04-01/Accounts/ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/Balance.json HTTP/1.1"),
+        "{}",
+        seen[0].1
+    );
+}
