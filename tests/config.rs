@@ -1,6 +1,6 @@
 //! Configuration: region and edge hosts, the environment, and the plain-http guard.
 
-use balance_api::{Client, ClientBuilder, Error, regional_host};
+use balance_api::{Client, ClientBuilder, Error};
 use balance_api_tests::*;
 
 fn with_region_edge(region: Option<&str>, edge: Option<&str>) -> String {
@@ -29,39 +29,6 @@ fn region_and_edge_build_the_documented_hosts() {
         "https://api.ie1.twilio.com/"
     );
     assert_eq!(with_region_edge(None, None), "https://api.twilio.com/");
-}
-
-#[test]
-fn the_sdk_rule_reads_region_and_edge_from_the_host() {
-    // 4 labels: the second is a region; 5 labels: edge then region.
-    assert_eq!(
-        regional_host("api.ie1.twilio.com", None, None),
-        "api.ie1.twilio.com"
-    );
-    assert_eq!(
-        regional_host("api.ie1.twilio.com", None, Some("dublin")),
-        "api.dublin.ie1.twilio.com"
-    );
-    assert_eq!(
-        regional_host("api.ie1.twilio.com", Some("au1"), None),
-        "api.au1.twilio.com"
-    );
-    assert_eq!(
-        regional_host("api.sydney.au1.twilio.com", None, None),
-        "api.sydney.au1.twilio.com"
-    );
-    assert_eq!(
-        regional_host("api.sydney.au1.twilio.com", Some("jp1"), None),
-        "api.sydney.jp1.twilio.com"
-    );
-    assert_eq!(
-        regional_host("api.sydney.au1.twilio.com", None, Some("tokyo")),
-        "api.tokyo.au1.twilio.com"
-    );
-    assert_eq!(
-        regional_host("api.twilio.com", None, None),
-        "api.twilio.com"
-    );
 }
 
 fn vars<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
@@ -130,10 +97,10 @@ fn api_key_and_secret_are_preferred_when_both_sets_are_present() {
         when.header("authorization", basic(KEY_SID, KEY_SECRET));
         then.status(200).body(EXAMPLE_BODY);
     });
-    let client = ClientBuilder::from_vars(vars(&env))
+    let client = balance_api::blocking::ClientBuilder::from_vars(vars(&env))
         .expect("env")
         .base_url(server.base_url())
-        .build_blocking()
+        .build()
         .expect("client");
     client
         .fetch_balance()
@@ -151,6 +118,17 @@ fn env_error(pairs: &[(&str, &str)]) -> String {
 #[test]
 fn missing_or_malformed_variables_are_named_and_never_echoed() {
     assert_eq!(env_error(&[]), "TWILIO_ACCOUNT_SID: is not set");
+    assert_eq!(
+        env_error(&[("TWILIO_ACCOUNT_SID", ""), ("TWILIO_AUTH_TOKEN", TOKEN)]),
+        "TWILIO_ACCOUNT_SID: is set but empty"
+    );
+    assert_eq!(
+        env_error(&[
+            ("TWILIO_API_KEY", KEY_SID),
+            ("TWILIO_API_SECRET", KEY_SECRET)
+        ]),
+        "TWILIO_ACCOUNT_SID: is not set"
+    );
     assert_eq!(
         env_error(&[("TWILIO_ACCOUNT_SID", "AC12"), ("TWILIO_AUTH_TOKEN", TOKEN)]),
         "TWILIO_ACCOUNT_SID: invalid Account SID (4 characters): shorter than 34 characters"
@@ -256,10 +234,47 @@ fn a_base_url_with_user_info_is_refused_and_never_echoed() {
 }
 
 #[tokio::test]
-async fn the_blocking_client_refuses_to_start_inside_a_runtime() {
-    let err = Client::builder()
+async fn the_blocking_client_inside_a_runtime_errors_instead_of_panicking() {
+    let server = httpmock::MockServer::start_async().await;
+    let any = server
+        .mock_async(|when, then| {
+            when.any_request();
+            then.status(200).body(EXAMPLE_BODY);
+        })
+        .await;
+    let client = balance_api::blocking::Client::builder()
         .credentials(token_credentials())
-        .build_blocking()
-        .expect_err("inside #[tokio::test]");
+        .base_url(server.base_url())
+        .build()
+        .expect("building is fine anywhere");
+    let err = client.fetch_balance().expect_err("inside #[tokio::test]");
+    assert!(matches!(err, Error::Config(_)), "{err:?}");
     assert!(err.to_string().contains("use balance_api::Client"), "{err}");
+    let sid = EXAMPLE_SID.parse().expect("sid");
+    assert!(client.fetch_balance_of(&sid).is_err());
+    assert!(client.fetch_balances([sid], 1).is_err());
+    assert_eq!(any.calls_async().await, 0);
+    drop(client); // must not panic in async context
+}
+
+#[test]
+fn a_base_url_with_a_query_or_fragment_is_refused() {
+    for url in [
+        "http://127.0.0.1:9/ok?x=1",
+        "http://127.0.0.1:9/ok?",
+        "http://127.0.0.1:9/ok#frag",
+    ] {
+        let err = Client::builder()
+            .credentials(token_credentials())
+            .base_url(url)
+            .build()
+            .expect_err(url);
+        assert!(matches!(err, Error::Config(_)), "{url}: {err:?}");
+        assert!(err.to_string().contains("query or fragment"), "{err}");
+    }
+    let ok = Client::builder()
+        .credentials(token_credentials())
+        .base_url("http://127.0.0.1:9/prefix/")
+        .build();
+    assert!(ok.is_ok(), "a path prefix is fine");
 }

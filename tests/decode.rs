@@ -1,6 +1,6 @@
 //! Decoding real 200 responses: the documented example, nulls, exactness, and bad balances.
 
-use balance_api::{Decimal, DecodeError, Error};
+use balance_api::{Decimal, DecodeErrorKind, Error};
 use balance_api_tests::*;
 use httpmock::prelude::*;
 
@@ -27,11 +27,6 @@ async fn the_documented_example() {
     assert_eq!(b.amount(), Some(Decimal::new(5, 2)));
     assert_eq!(b.currency(), Some("USD"));
     assert_eq!(b.account_sid().map(|s| s.as_str()), Some(EXAMPLE_SID));
-    assert_eq!(
-        b.raw().balance.as_deref(),
-        Some("0.05"),
-        "the generated form stays reachable"
-    );
 }
 
 #[tokio::test]
@@ -69,34 +64,61 @@ async fn negative_and_many_decimal_balances_round_trip_exactly() {
             "exact for {text}"
         );
     }
-    // A negative zero is zero (Decimal has no sign on zero); the raw text keeps what was sent.
+    // A negative zero is zero (Decimal has no sign on zero).
     let b = fetch_body(r#"{"balance":"-0.00","currency":"USD"}"#)
         .await
         .expect("decodes");
     assert!(b.amount().is_some_and(|d| d.is_zero()));
-    assert_eq!(b.raw().balance.as_deref(), Some("-0.00"));
+}
+
+async fn decode_kind(body: &str) -> DecodeErrorKind {
+    match fetch_body(body).await {
+        Err(Error::Decode(e)) => e.kind,
+        other => panic!("{body}: expected a decode error, got {other:?}"),
+    }
 }
 
 #[tokio::test]
-async fn a_non_numeric_balance_is_an_error_keeping_the_raw_value() {
+async fn a_balance_not_in_plain_decimal_form_is_an_error_keeping_the_raw_value() {
     for text in [
-        "abc",
-        "1,000.00",
-        "",
-        "NaN",
-        "1e3",
-        " 5",
-        "99999999999999999999999999999999",
+        "abc", "1,000.00", "", "NaN", "1e3", " 5", "1_000", "+5", ".5", "5.", "-", "0x10", "5 ",
     ] {
         let body = format!(r#"{{"balance":"{text}","currency":"USD"}}"#);
-        match fetch_body(&body).await {
-            Err(Error::Decode(e)) => match *e {
-                DecodeError::Balance { ref raw } => assert_eq!(raw, text),
-                ref other => panic!("{text}: wrong decode error {other}"),
-            },
-            other => panic!("{text}: expected a decode error, got {other:?}"),
+        match decode_kind(&body).await {
+            DecodeErrorKind::NotDecimal { raw } => assert_eq!(raw, text),
+            other => panic!("{text}: wrong decode error {other}"),
         }
     }
+}
+
+#[tokio::test]
+async fn a_decimal_beyond_the_exact_range_says_so() {
+    for text in [
+        "99999999999999999999999999999999",
+        "79228162514264337593543950336",
+        "0.00000000000000000000000000001",
+    ] {
+        let body = format!(r#"{{"balance":"{text}","currency":"USD"}}"#);
+        let kind = decode_kind(&body).await;
+        assert_eq!(kind, DecodeErrorKind::OutOfRange { raw: text.into() });
+        assert!(
+            kind.to_string().contains("out of the exact decimal range"),
+            "{kind}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn another_accounts_balance_is_refused_naming_both() {
+    let other = "ACbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+    let body = format!(r#"{{"account_sid":"{other}","balance":"1000000.00","currency":"USD"}}"#);
+    let kind = decode_kind(&body).await;
+    assert!(
+        matches!(&kind, DecodeErrorKind::AccountMismatch { requested, got } if requested.as_str() == EXAMPLE_SID && got == other),
+        "{kind:?}"
+    );
+    let text = kind.to_string();
+    assert!(text.contains(EXAMPLE_SID) && text.contains(other), "{text}");
 }
 
 #[tokio::test]
@@ -114,12 +136,11 @@ async fn a_balance_as_a_json_number_or_a_bad_sid_is_a_json_decode_error() {
         r#"{"balance":"1""#,
         "[]",
     ] {
-        match fetch_body(body).await {
-            Err(Error::Decode(e)) => {
-                assert!(matches!(*e, DecodeError::Json { .. }), "{body}: {e}");
-                assert!(e.to_string().contains("body starts"), "{e}");
-            }
-            other => panic!("{body}: expected a decode error, got {other:?}"),
-        }
+        let kind = decode_kind(body).await;
+        assert!(
+            matches!(kind, DecodeErrorKind::Json { .. }),
+            "{body}: {kind}"
+        );
+        assert!(kind.to_string().contains("body starts"), "{kind}");
     }
 }

@@ -94,14 +94,12 @@ async fn an_html_502_is_an_http_error_with_a_bounded_snippet() {
     };
     assert_eq!(http.status, 502);
     assert!(
-        http.snippet
+        http.body
             .starts_with("<html><body><h1>502 Bad Gateway</h1>")
     );
-    assert!(
-        http.snippet.chars().count() <= 201,
-        "snippet is bounded: {}",
-        http.snippet.len()
-    );
+    assert_eq!(http.body.len(), page.len(), "the whole body is kept");
+    let shown = err.to_string();
+    assert!(shown.chars().count() < 260, "Display is bounded: {shown}");
     assert_eq!(http.request_id.as_deref(), Some(REQUEST_ID));
     assert!(
         err.to_string()
@@ -160,6 +158,12 @@ async fn a_refused_connection_is_a_transport_error() {
         .expect("client");
     let err = client.fetch_balance().await.expect_err("nothing listens");
     assert!(matches!(err, Error::Transport(_)), "{err:?}");
+    assert!(err.is_connect() && err.is_retryable(), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        "transport error: Connection refused (os error 111)",
+        "the innermost cause, not the URL"
+    );
 }
 
 #[tokio::test]
@@ -181,6 +185,7 @@ async fn a_stalled_server_is_a_timeout_error() {
     let started = std::time::Instant::now();
     let err = client.fetch_balance().await.expect_err("times out");
     assert!(matches!(err, Error::Timeout(_)), "{err:?}");
+    assert!(err.is_timeout() && err.is_retryable());
     assert!(started.elapsed() < std::time::Duration::from_secs(2));
 }
 

@@ -1,8 +1,18 @@
 //! Property tests over the parsers that meet untrusted input.
 
-use balance_api::{AccountSid, Balance, Decimal, DecodeError, parse_retry_after};
+use balance_api::{AccountSid, Balance, Decimal, DecodeErrorKind, Error};
 use proptest::prelude::*;
-use std::time::{Duration, SystemTime};
+
+/// Twilio's form: optional '-', digits, optionally '.' and digits (an independent statement of
+/// the rule, for checking the parser against).
+fn is_plain_decimal(s: &str) -> bool {
+    let unsigned = s.strip_prefix('-').unwrap_or(s);
+    let mut parts = unsigned.splitn(2, '.');
+    let digits =
+        |p: Option<&str>| p.is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    let whole = parts.next();
+    digits(whole) && parts.next().is_none_or(|f| digits(Some(f)))
+}
 
 fn is_valid_sid(s: &str) -> bool {
     s.len() == 34 && s.starts_with("AC") && s[2..].bytes().all(|b| b.is_ascii_hexdigit())
@@ -22,54 +32,43 @@ proptest! {
     }
 
     #[test]
-    fn arbitrary_balance_strings_never_panic(text in "\\PC{0,60}") {
-        let body = serde_json::json!({"balance": text, "currency": "USD"}).to_string();
-        match Balance::from_json(body.as_bytes()) {
-            Ok(b) => prop_assert!(b.amount().is_some()),
-            Err(DecodeError::Balance { raw } | DecodeError::BalanceOutOfRange { raw }) => prop_assert_eq!(raw, text),
+    fn arbitrary_balance_strings_never_panic(text in "\\PC{0,60}|-?[0-9_+.e]{0,40}") {
+        let plain = is_plain_decimal(&text);
+        match Balance::parse_amount(&text) {
+            Ok(_) => prop_assert!(plain, "accepted {:?}", text),
+            Err(Error::Decode(e)) => match e.kind {
+                DecodeErrorKind::NotDecimal { raw } => prop_assert!(!plain && raw == text),
+                DecodeErrorKind::OutOfRange { raw } => prop_assert!(plain && raw == text),
+                other => prop_assert!(false, "unexpected {other}"),
+            },
             Err(other) => prop_assert!(false, "unexpected {other}"),
         }
+        let body = serde_json::json!({"balance": text, "currency": "USD"}).to_string();
+        prop_assert_eq!(serde_json::from_str::<Balance>(&body).is_ok(), Balance::parse_amount(&text).is_ok());
     }
 
     #[test]
     fn arbitrary_json_values_never_panic(value in json_value()) {
-        let _ = Balance::from_json(value.to_string().as_bytes());
+        let _ = serde_json::from_str::<Balance>(&value.to_string());
         let body = serde_json::json!({"account_sid": value.clone(), "balance": value.clone(), "currency": value});
-        let _ = Balance::from_json(body.to_string().as_bytes());
+        let _ = serde_json::from_str::<Balance>(&body.to_string());
     }
 
     #[test]
     fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
-        let _ = Balance::from_json(&bytes);
+        let _ = serde_json::from_slice::<Balance>(&bytes);
     }
 
     #[test]
     fn decimal_strings_round_trip_exactly(mantissa in any::<i64>(), scale in 0u32..=18) {
         let text = Decimal::new(mantissa, scale).to_string();
         let body = format!(r#"{{"balance":"{text}","currency":"USD"}}"#);
-        let balance = Balance::from_json(body.as_bytes()).expect("decodes");
-        prop_assert_eq!(balance.amount().map(|d| d.to_string()), Some(text));
+        let balance: Balance = serde_json::from_str(&body).expect("decodes");
+        prop_assert_eq!(balance.amount().map(|d| d.to_string()), Some(text.clone()));
+        // And back out as the same exact string, never a float.
+        prop_assert_eq!(&serde_json::to_value(&balance).expect("serializes")["balance"], &serde_json::Value::String(text));
     }
 
-    #[test]
-    fn retry_after_seconds_parse_exactly(secs in any::<u64>()) {
-        let now = SystemTime::now();
-        prop_assert_eq!(parse_retry_after(&secs.to_string(), now), Some(Duration::from_secs(secs)));
-    }
-
-    #[test]
-    fn retry_after_dates_parse_to_the_remaining_wait(ahead in 0u64..100_000, base in 946_684_800u64..4_000_000_000) {
-        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(base);
-        let date = httpdate::fmt_http_date(now + Duration::from_secs(ahead));
-        prop_assert_eq!(parse_retry_after(&date, now), Some(Duration::from_secs(ahead)));
-        // A date already past means "retry now".
-        prop_assert_eq!(parse_retry_after(&date, now + Duration::from_secs(ahead + 5)), Some(Duration::ZERO));
-    }
-
-    #[test]
-    fn arbitrary_retry_after_text_never_panics(text in "\\PC{0,40}") {
-        let _ = parse_retry_after(&text, SystemTime::now());
-    }
 }
 
 fn json_value() -> impl Strategy<Value = serde_json::Value> {

@@ -1,6 +1,6 @@
 //! Secrets never appear in Debug, Display, errors, or TRACE-level tracing output.
 
-use balance_api::{Client, ClientBuilder, Credentials};
+use balance_api::{Client, ClientBuilder, Credentials, Error};
 use balance_api_tests::*;
 use httpmock::prelude::*;
 
@@ -101,7 +101,7 @@ async fn errors_and_trace_output_carry_no_secret_even_when_the_server_echoes_it(
     );
     assert!(log.contains("status=401"), "{log}");
     assert!(
-        log.contains("request_id=RQ22222222222222222222222222222222"),
+        log.contains("request_id=\"RQ22222222222222222222222222222222\""),
         "{log}"
     );
     assert!(log.contains("elapsed_ms="), "{log}");
@@ -140,4 +140,75 @@ async fn a_secret_straddling_the_snippet_cut_leaves_no_fragment() {
         "part of the token survived the cut: {text}"
     );
     assert!(text.contains("[redac"), "{text}");
+}
+
+#[tokio::test]
+async fn a_secret_echoed_in_a_successful_response_is_scrubbed_everywhere() {
+    let captured = trace_log();
+    let sid = "ACecec0000000000000000000000000000";
+    let creds =
+        balance_api::Credentials::auth_token(sid.parse().expect("sid"), TOKEN).expect("creds");
+    let header = basic(sid, TOKEN);
+    let body =
+        serde_json::json!({"account_sid": sid, "balance": "1.00", "currency": TOKEN}).to_string();
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.any_request();
+            then.status(200)
+                .header("content-type", "application/json")
+                .header("twilio-request-id", header.as_str())
+                .body(body);
+        })
+        .await;
+    let client = Client::builder()
+        .credentials(creds)
+        .base_url(server.base_url())
+        .build()
+        .expect("client");
+    let balance = client.fetch_balance().await.expect("a 200");
+    assert_eq!(balance.currency(), Some("[redacted]"));
+    assert_eq!(balance.request_id(), Some("Basic [redacted]"));
+    let json = serde_json::to_string(&balance).expect("json");
+    let log: String = captured
+        .text()
+        .lines()
+        .filter(|l| l.contains(sid))
+        .collect();
+    assert!(log.contains("request_id=\"Basic [redacted]\""), "{log}");
+    for text in [balance.to_string(), format!("{balance:?}"), json, log] {
+        assert_clean(&text, sid, TOKEN);
+    }
+}
+
+#[tokio::test]
+async fn a_short_secret_does_not_mangle_server_text() {
+    let creds = balance_api::Credentials::auth_token(EXAMPLE_SID.parse().expect("sid"), "t")
+        .expect("creds");
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.any_request();
+            then.status(404).body(r#"{"code":20404,"message":"not found: t","more_info":"https://www.twilio.com/docs/errors/20404","status":404}"#);
+        })
+        .await;
+    let err = Client::builder()
+        .credentials(creds)
+        .base_url(server.base_url())
+        .build()
+        .expect("client")
+        .fetch_balance()
+        .await
+        .expect_err("404");
+    let Error::Api(api) = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(
+        api.message, "not found: [redacted]",
+        "only the lone `t` goes"
+    );
+    assert_eq!(
+        api.more_info.as_deref(),
+        Some("https://www.twilio.com/docs/errors/20404")
+    );
 }

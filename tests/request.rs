@@ -1,6 +1,6 @@
 //! The exact request on the wire, for both credential kinds, async and blocking.
 
-use balance_api::{AccountSid, Client, ClientBuilder, Credentials};
+use balance_api::{AccountSid, Client, Credentials};
 use balance_api_tests::*;
 use httpmock::prelude::*;
 
@@ -100,34 +100,31 @@ async fn the_user_agent_carries_the_app_suffix() {
 }
 
 #[tokio::test]
-async fn with_info_returns_status_headers_and_request_id() {
+async fn the_balance_carries_the_request_id() {
     let server = MockServer::start_async().await;
     server
         .mock_async(|when, then| {
             when.path(balance_path(EXAMPLE_SID));
             then.status(200)
                 .header("twilio-request-id", "RQ0123456789abcdef0123456789abcdef")
-                .header("x-extra", "1")
                 .body(EXAMPLE_BODY);
         })
         .await;
     let client = builder_for(&server).build().expect("client");
 
-    let response = client
-        .fetch_balance_with_info(client.account_sid())
-        .await
-        .expect("balance");
+    let balance = client.fetch_balance().await.expect("balance");
 
-    assert_eq!(response.status(), 200);
     assert_eq!(
-        response.request_id(),
+        balance.request_id(),
         Some("RQ0123456789abcdef0123456789abcdef")
     );
+    assert_eq!(balance.currency(), Some("USD"));
+    let json = serde_json::to_value(&balance).expect("serializes");
     assert_eq!(
-        response.headers().get("x-extra").map(|v| v.as_bytes()),
-        Some(&b"1"[..])
+        json,
+        serde_json::json!({"account_sid": EXAMPLE_SID, "balance": "0.05", "currency": "USD",
+            "request_id": "RQ0123456789abcdef0123456789abcdef"})
     );
-    assert_eq!(response.value().currency(), Some("USD"));
 }
 
 #[tokio::test]
@@ -150,7 +147,7 @@ async fn connections_are_reused_across_fetches() {
 }
 
 #[test]
-fn the_blocking_client_fetches_the_same_balance() {
+fn the_blocking_client_fetches_the_same_balance_and_batches() {
     let server = MockServer::start();
     let mock = server.mock(|when, then| {
         when.method(GET)
@@ -158,12 +155,21 @@ fn the_blocking_client_fetches_the_same_balance() {
             .header("authorization", basic(EXAMPLE_SID, TOKEN));
         then.status(200).body(EXAMPLE_BODY);
     });
-    let builder: ClientBuilder = builder_for(&server);
-    let client = balance_api::blocking::Client::new(builder).expect("client");
+    let client = balance_api::blocking::Client::builder()
+        .credentials(token_credentials())
+        .base_url(server.base_url())
+        .build()
+        .expect("client");
 
     let balance = client.fetch_balance().expect("balance");
-
-    mock.assert();
     assert_eq!(balance.amount(), Some("0.05".parse().expect("decimal")));
     assert_eq!(balance.currency(), Some("USD"));
+
+    let sid: AccountSid = EXAMPLE_SID.parse().expect("sid");
+    let batch = client
+        .fetch_balances(vec![sid.clone(), sid.clone()], 2)
+        .expect("outside a runtime");
+    assert_eq!(batch.len(), 2);
+    assert!(batch.iter().all(|(s, r)| *s == sid && r.is_ok()));
+    assert_eq!(mock.calls(), 3);
 }

@@ -1,43 +1,56 @@
-//! [`Balance`]: the documented response with its amount as an exact decimal.
+//! [`Balance`]: the documented response, its amount as an exact decimal.
 
-use crate::AccountSid;
-use crate::error::DecodeError;
-use balance_api_gen::types::ApiV2010AccountBalance;
-use rust_decimal::Decimal;
+use crate::error::DecodeErrorKind;
+use crate::untrusted::Shown;
+use crate::{AccountSid, Decimal};
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::Value;
 use std::fmt;
 
 /// An account's balance. Every field is nullable in the spec, and Twilio documents that child
 /// accounts carry no balance, so each accessor returns an `Option`: `None` means "Twilio sent no
 /// value", never zero.
 ///
+/// It serializes as the documented JSON, the amount as its exact decimal string (never a
+/// float), plus the response's `request_id` when there was one; deserializing checks the body
+/// the way a fetch does.
+///
 /// ```
 /// use balance_api::Balance;
 ///
 /// let body = r#"{"account_sid":"ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","balance":"-12.3456789","currency":"USD"}"#;
-/// let b = Balance::from_json(body.as_bytes())?;
+/// let b: Balance = serde_json::from_str(body)?;
 /// assert_eq!(b.amount().map(|d| d.to_string()).as_deref(), Some("-12.3456789"));
 /// assert_eq!(b.currency(), Some("USD"));
 /// assert_eq!(b.to_string(), "-12.3456789 USD");
-/// # Ok::<(), balance_api::DecodeError>(())
+/// assert_eq!(serde_json::to_string(&b)?, body);
+/// assert!(serde_json::from_str::<Balance>(r#"{"balance":"1e3"}"#).is_err());
+/// # Ok::<(), serde_json::Error>(())
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, schemars::JsonSchema)]
 pub struct Balance {
+    /// The account the balance belongs to.
     account_sid: Option<AccountSid>,
+    /// The balance as an exact decimal string; null when the account carries no balance
+    /// (child accounts do not). Changes may not be reflected immediately.
+    #[serde(rename = "balance", serialize_with = "as_text")]
+    #[schemars(with = "Option<String>")]
     amount: Option<Decimal>,
-    raw: ApiV2010AccountBalance,
+    /// The currency of the balance, e.g. `USD`.
+    currency: Option<String>,
+    /// The `Twilio-Request-Id` of the response it came in: quote it to Twilio support.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_id: Option<String>,
+}
+
+fn as_text<S: serde::Serializer>(amount: &Option<Decimal>, s: S) -> Result<S::Ok, S::Error> {
+    match amount {
+        Some(d) => s.collect_str(d),
+        None => s.serialize_none(),
+    }
 }
 
 impl Balance {
-    /// Decodes a response body as the spec documents it.
-    pub fn from_json(body: &[u8]) -> Result<Self, DecodeError> {
-        let raw: ApiV2010AccountBalance =
-            serde_json::from_slice(body).map_err(|e| DecodeError::Json {
-                reason: e.to_string(),
-                snippet: crate::error::snippet(body),
-            })?;
-        Self::try_from(raw)
-    }
-
     /// The balance, exactly as Twilio states it; `None` when the account carries no balance.
     pub fn amount(&self) -> Option<Decimal> {
         self.amount
@@ -45,7 +58,7 @@ impl Balance {
 
     /// The currency code (e.g. `USD`) the amount is in.
     pub fn currency(&self) -> Option<&str> {
-        self.raw.currency.as_deref()
+        self.currency.as_deref()
     }
 
     /// The account the balance belongs to.
@@ -53,47 +66,92 @@ impl Balance {
         self.account_sid.as_ref()
     }
 
-    /// The generated response type, as decoded from the wire.
-    pub fn raw(&self) -> &ApiV2010AccountBalance {
-        &self.raw
+    /// The `Twilio-Request-Id` header of the response it came in.
+    pub fn request_id(&self) -> Option<&str> {
+        self.request_id.as_deref()
     }
 
-    /// Gives up the checked form for the generated response type.
-    pub fn into_raw(self) -> ApiV2010AccountBalance {
-        self.raw
+    pub(crate) fn currency_mut(&mut self) -> Option<&mut String> {
+        self.currency.as_mut()
+    }
+
+    pub(crate) fn request_id_mut(&mut self) -> Option<&mut String> {
+        self.request_id.as_mut()
+    }
+
+    /// Parses an amount in the form Twilio writes it: an optional `-`, digits, and optionally
+    /// `.` and digits. Anything else (`+5`, `.5`, `1e3`, `1_000`) is refused, and so is a
+    /// number a [`Decimal`] cannot hold exactly: it is never rounded.
+    ///
+    /// ```
+    /// use balance_api::Balance;
+    ///
+    /// assert_eq!(Balance::parse_amount("-0.05").unwrap().to_string(), "-0.05");
+    /// assert!(Balance::parse_amount("1_000").is_err());
+    /// assert!(Balance::parse_amount("0.05000000000000000000000000001").is_err());
+    /// ```
+    pub fn parse_amount(text: &str) -> Result<Decimal, crate::Error> {
+        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        let unsigned = text.strip_prefix('-').unwrap_or(text);
+        let plain = match unsigned.split_once('.') {
+            Some((whole, fraction)) => digits(whole) && digits(fraction),
+            None => digits(unsigned),
+        };
+        let raw = text.to_owned();
+        if !plain {
+            return Err(DecodeErrorKind::NotDecimal { raw }.into());
+        }
+        Decimal::from_str_exact(text).map_err(|_| DecodeErrorKind::OutOfRange { raw }.into())
+    }
+
+    /// The documented body, read through its field names (which upstream keeps stable) rather
+    /// than through the Rust types progenitor picked for them. A response for another account
+    /// than `requested` is refused: it must not pass as the requested account's balance.
+    pub(crate) fn from_wire(
+        body: &Value,
+        requested: Option<&AccountSid>,
+        request_id: Option<String>,
+    ) -> Result<Self, crate::Error> {
+        let text = |name: &str| body.get(name).and_then(Value::as_str);
+        let account_sid = match (text("account_sid"), requested) {
+            (None, _) => None,
+            (Some(got), Some(asked)) if got == asked.as_str() => Some(asked.clone()),
+            (Some(got), Some(asked)) => {
+                return Err(DecodeErrorKind::AccountMismatch {
+                    requested: asked.clone(),
+                    got: got.to_owned(),
+                }
+                .into());
+            }
+            (Some(got), None) => Some(got.parse()?),
+        };
+        Ok(Self {
+            account_sid,
+            amount: text("balance").map(Self::parse_amount).transpose()?,
+            currency: text("currency").map(str::to_owned),
+            request_id,
+        })
     }
 }
 
-impl TryFrom<ApiV2010AccountBalance> for Balance {
-    type Error = DecodeError;
-
-    fn try_from(raw: ApiV2010AccountBalance) -> Result<Self, Self::Error> {
-        let amount = match raw.balance.as_deref() {
-            None => None,
-            // from_str_exact refuses what it would have to round: the amount is Twilio's, to the digit.
-            Some(text) => {
-                Some(
-                    Decimal::from_str_exact(text).map_err(|_| DecodeError::Balance {
-                        raw: text.to_owned(),
-                    })?,
-                )
-            }
-        };
-        // The generated response type already enforced the pattern; this only changes its type.
-        let account_sid = raw.account_sid.as_ref().and_then(|sid| sid.parse().ok());
-        Ok(Self {
-            account_sid,
-            amount,
-            raw,
-        })
+impl<'de> Deserialize<'de> for Balance {
+    /// Checks the body with the generated type first, so the spec's rules (the SID pattern,
+    /// string fields) apply exactly as they do to a fetched response.
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let body = Value::deserialize(deserializer)?;
+        serde_json::from_value::<balance_api_gen::fetch_balance::Response>(body.clone())
+            .map_err(D::Error::custom)?;
+        let request_id = body.get("request_id").and_then(Value::as_str);
+        Self::from_wire(&body, None, request_id.map(str::to_owned)).map_err(D::Error::custom)
     }
 }
 
 /// `0.05 USD`; `0.05` without a currency; `no balance information` without an amount.
 impl fmt::Display for Balance {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (self.amount, self.currency()) {
-            (Some(amount), Some(currency)) => write!(f, "{amount} {currency}"),
+        match (self.amount, &self.currency) {
+            (Some(amount), Some(currency)) => write!(f, "{amount} {}", Shown::short(currency)),
             (Some(amount), None) => write!(f, "{amount}"),
             (None, _) => f.write_str("no balance information"),
         }

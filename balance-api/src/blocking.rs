@@ -1,4 +1,5 @@
-//! The same client for callers without an async runtime (feature `blocking`).
+//! The same client for callers without an async runtime (feature `blocking`), after reqwest's
+//! `blocking` module: [`Client`] and its [`ClientBuilder`], which builds only a blocking client.
 //!
 //! ```
 //! # let server = httpmock::MockServer::start();
@@ -9,60 +10,51 @@
 //! let client = balance_api::blocking::Client::builder()
 //!     .credentials(creds)
 //!     .base_url(server.base_url())
-//!     .build_blocking()?;
+//!     .build()?;
 //! let balance = client.fetch_balance()?;
 //! assert_eq!(balance.to_string(), "0.05 USD");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use crate::{AccountSid, Balance, ClientBuilder, ConfigError, Error, Response};
+use crate::{AccountSid, Balance, ConfigError, Error};
 use reqwest::Url;
+use std::future::Future;
+
+/// The blocking client's builder: [`build`](crate::Builder::build) gives a blocking [`Client`].
+pub type ClientBuilder = crate::Builder<Client>;
 
 /// A blocking Twilio balance client: the async [`crate::Client`] driven by a private
-/// single-threaded runtime. Do not call it from inside an async runtime; use the async client.
+/// single-threaded runtime. Inside an async runtime every call returns an error (use the async
+/// client there), and dropping it never waits, not even for a DNS lookup still running.
 #[derive(Debug)]
 pub struct Client {
     inner: crate::Client,
-    runtime: tokio::runtime::Runtime,
+    runtime: Option<tokio::runtime::Runtime>,
 }
 
-impl Client {
-    /// A client configured from `TWILIO_*` environment variables.
-    pub fn from_env() -> Result<Self, Error> {
-        Self::new(ClientBuilder::from_env()?)
-    }
-
-    /// A client from a configured builder.
-    ///
-    /// ```
-    /// use balance_api::{ClientBuilder, Credentials};
-    ///
-    /// let creds = Credentials::auth_token("ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".parse()?, "token")?;
-    /// let client = balance_api::blocking::Client::new(ClientBuilder::default().credentials(creds))?;
-    /// assert_eq!(client.base_url().as_str(), "https://api.twilio.com/");
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn new(builder: ClientBuilder) -> Result<Self, Error> {
-        // block_on inside a runtime would panic later; refuse now, with the way out.
-        if tokio::runtime::Handle::try_current().is_ok() {
-            return Err(ConfigError::new(
-                "the blocking client cannot run inside an async runtime; use balance_api::Client",
-            )
-            .into());
-        }
+impl ClientBuilder {
+    /// Checks the settings and builds the client. No request is made.
+    pub fn build(self) -> Result<Client, Error> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .map_err(|e| ConfigError::new(format!("cannot start the blocking runtime: {e}")))?;
-        Ok(Self {
-            inner: builder.build()?,
-            runtime,
+        Ok(Client {
+            inner: crate::Client::new(self.settings)?,
+            runtime: Some(runtime),
         })
     }
+}
 
-    /// Starts configuring a client; finish with [`ClientBuilder::build_blocking`].
+impl Client {
+    /// Starts configuring a client.
     pub fn builder() -> ClientBuilder {
         ClientBuilder::default()
+    }
+
+    /// A client configured from `TWILIO_*` environment variables.
+    pub fn from_env() -> Result<Self, Error> {
+        ClientBuilder::from_env()?.build()
     }
 
     /// See [`crate::Client::generated`] (its methods are async).
@@ -82,20 +74,42 @@ impl Client {
 
     /// See [`crate::Client::fetch_balance`].
     pub fn fetch_balance(&self) -> Result<Balance, Error> {
-        self.runtime.block_on(self.inner.fetch_balance())
+        self.block_on(self.inner.fetch_balance())?
     }
 
     /// See [`crate::Client::fetch_balance_of`].
     pub fn fetch_balance_of(&self, account: &AccountSid) -> Result<Balance, Error> {
-        self.runtime.block_on(self.inner.fetch_balance_of(account))
+        self.block_on(self.inner.fetch_balance_of(account))?
     }
 
-    /// See [`crate::Client::fetch_balance_with_info`].
-    pub fn fetch_balance_with_info(
+    /// See [`crate::Client::fetch_balances`]; the outer `Err` is the use inside a runtime.
+    #[allow(clippy::type_complexity)] // the async signature, in a Result: an alias would hide it
+    pub fn fetch_balances(
         &self,
-        account: &AccountSid,
-    ) -> Result<Response<Balance>, Error> {
-        self.runtime
-            .block_on(self.inner.fetch_balance_with_info(account))
+        accounts: impl IntoIterator<Item = AccountSid>,
+        concurrency: usize,
+    ) -> Result<Vec<(AccountSid, Result<Balance, Error>)>, Error> {
+        self.block_on(self.inner.fetch_balances(accounts, concurrency))
+    }
+
+    /// Blocking inside a runtime would panic (and stall that runtime): refuse with the way out.
+    fn block_on<F: Future>(&self, work: F) -> Result<F::Output, Error> {
+        match (&self.runtime, tokio::runtime::Handle::try_current()) {
+            (Some(runtime), Err(_)) => Ok(runtime.block_on(work)),
+            _ => Err(ConfigError::new(
+                "the blocking client cannot be used inside an async runtime; use balance_api::Client",
+            )
+            .into()),
+        }
+    }
+}
+
+impl Drop for Client {
+    /// Without waiting: a resolver thread stuck in `getaddrinfo` must not hold the caller, and
+    /// a plain drop would panic inside an async runtime.
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
     }
 }

@@ -1,12 +1,12 @@
 //! [`Client`]: the async client over the generated one.
 
+use crate::config::Settings;
 use crate::redact::Scrubber;
-use crate::response::{self, Response};
 use crate::retry::{self, Pause};
 use crate::{AccountSid, Balance, ClientBuilder, ConfigError, Error};
 use futures_util::StreamExt;
+use reqwest::Url;
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
-use reqwest::{Url, redirect};
 use std::sync::Arc;
 use std::time::Instant;
 use tracing::Instrument;
@@ -19,6 +19,7 @@ use tracing::Instrument;
 /// # let server = httpmock::MockServer::start_async().await;
 /// # server.mock_async(|when, then| { when.any_request(); then.status(200)
 /// #     .header("content-type", "application/json")
+/// #     .header("twilio-request-id", "RQ0123456789abcdef0123456789abcdef")
 /// #     .body(r#"{"account_sid":"ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","balance":"0.05","currency":"USD"}"#); }).await;
 /// use balance_api::{Client, Credentials};
 ///
@@ -29,6 +30,7 @@ use tracing::Instrument;
 ///     .build()?;
 /// let balance = client.fetch_balance().await?;
 /// assert_eq!(balance.to_string(), "0.05 USD");
+/// assert_eq!(balance.request_id(), Some("RQ0123456789abcdef0123456789abcdef"));
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]
@@ -42,7 +44,7 @@ struct Inner {
     base_url: Url,
     scrubber: Scrubber,
     pause: Pause,
-    settings: ClientBuilder,
+    settings: Settings,
 }
 
 impl Client {
@@ -56,23 +58,18 @@ impl Client {
         ClientBuilder::from_env()?.build()
     }
 
-    pub(crate) fn from_builder(settings: ClientBuilder) -> Result<Self, Error> {
+    pub(crate) fn new(settings: Settings) -> Result<Self, Error> {
         let credentials = settings.credentials.clone().ok_or_else(|| {
             ConfigError::new("no credentials: call .credentials(...) or use from_env()")
         })?;
-        let base_url = settings.resolved_base_url()?;
-        let mut user_agent = format!(
-            "balance-api/{} ({} {})",
-            env!("CARGO_PKG_VERSION"),
-            std::env::consts::OS,
-            std::env::consts::ARCH
-        );
+        let base_url = settings.base_url()?;
+        let (os, arch) = (std::env::consts::OS, std::env::consts::ARCH);
+        let mut user_agent = format!("balance-api/{} ({os} {arch})", env!("CARGO_PKG_VERSION"));
         if let Some(suffix) = &settings.user_agent_suffix {
             user_agent = format!("{user_agent} {suffix}");
         }
         let user_agent = HeaderValue::try_from(user_agent)
             .map_err(|_| ConfigError::new("the User-Agent suffix is not a valid header value"))?;
-
         let mut headers = HeaderMap::new();
         headers.insert(AUTHORIZATION, credentials.authorization());
         let http = reqwest::Client::builder()
@@ -80,7 +77,9 @@ impl Client {
             .user_agent(user_agent)
             .connect_timeout(settings.connect_timeout)
             .timeout(settings.timeout)
-            .redirect(same_origin_redirects())
+            // The Balance endpoint never redirects: a 3xx is reported, never followed, so no
+            // redirect can take the request (or a forged answer) elsewhere, nor loop.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| ConfigError::new(format!("cannot build the HTTP client: {e}")))?;
         let limits = balance_api_gen::Limits {
@@ -88,9 +87,8 @@ impl Client {
         };
         // progenitor appends "/2010-04-01/..." to the base, so it must not end in a slash.
         let base = base_url.as_str().trim_end_matches('/');
-        let api = balance_api_gen::Client::new_with_client(base, http, limits);
         let inner = Inner {
-            api,
+            api: balance_api_gen::Client::new_with_client(base, http, limits),
             account_sid: credentials.account_sid().clone(),
             base_url,
             scrubber: Scrubber::new(&credentials),
@@ -113,7 +111,7 @@ impl Client {
     }
 
     /// The generated client underneath, configured with this client's auth, timeouts and body
-    /// cap (but not its retries).
+    /// cap (but not its retries, checks or redaction).
     pub fn generated(&self) -> &balance_api_gen::Client {
         &self.inner.api
     }
@@ -132,15 +130,6 @@ impl Client {
     /// # }
     /// ```
     pub async fn fetch_balance_of(&self, account: &AccountSid) -> Result<Balance, Error> {
-        Ok(self.fetch_balance_with_info(account).await?.into_inner())
-    }
-
-    /// Like [`fetch_balance_of`](Self::fetch_balance_of), with the status, headers and
-    /// `Twilio-Request-Id` of the response.
-    pub async fn fetch_balance_with_info(
-        &self,
-        account: &AccountSid,
-    ) -> Result<Response<Balance>, Error> {
         let span = tracing::info_span!(
             "balance_api.fetch",
             account_sid = %account,
@@ -150,24 +139,24 @@ impl Client {
             elapsed_ms = tracing::field::Empty,
         );
         let started = Instant::now();
-        let policy = &self.inner.settings.retry;
-        let per_attempt = self.inner.settings.timeout;
-        let result = retry::run(policy, &self.inner.pause, per_attempt, |attempt| {
-            span.record("attempts", attempt);
+        let settings = &self.inner.settings;
+        let result = retry::run(&settings.retry, &self.inner.pause, settings.timeout, |n| {
+            span.record("attempts", n);
             self.fetch_once(account)
         })
         .instrument(span.clone())
         .await;
         span.record("elapsed_ms", started.elapsed().as_millis() as u64);
+        // Recorded from the scrubbed outcome: a span is output too.
         let (status, request_id) = match &result {
-            Ok(r) => (Some(r.status()), r.request_id()),
-            Err(e) => (e.status(), e.request_id()),
+            Ok(balance) => (Some(200), balance.request_id()),
+            Err(e) => (e.status().map(|s| s.as_u16()), e.request_id()),
         };
         if let Some(status) = status {
-            span.record("status", status.as_u16());
+            span.record("status", status);
         }
         if let Some(id) = request_id {
-            span.record("request_id", tracing::field::display(id));
+            span.record("request_id", tracing::field::debug(id));
         }
         match &result {
             Ok(_) => tracing::debug!(parent: &span, "balance fetched"),
@@ -197,53 +186,26 @@ impl Client {
     ) -> Vec<(AccountSid, Result<Balance, Error>)> {
         // Unordered, then sorted: an ordered buffer would hold finished slots behind one slow
         // account, and the batch would stall on it.
-        let mut results: Vec<(usize, AccountSid, Result<Balance, Error>)> =
-            futures_util::stream::iter(accounts.into_iter().enumerate())
-                .map(|(index, account)| async move {
-                    let result = self.fetch_balance_of(&account).await;
-                    (index, account, result)
-                })
-                .buffer_unordered(concurrency.max(1))
-                .collect()
-                .await;
-        results.sort_unstable_by_key(|(index, _, _)| *index);
-        results
-            .into_iter()
-            .map(|(_, account, result)| (account, result))
+        let mut results: Vec<_> = futures_util::stream::iter(accounts.into_iter().enumerate())
+            .map(|(index, account)| async move {
+                let result = self.fetch_balance_of(&account).await;
+                (index, account, result)
+            })
+            .buffer_unordered(concurrency.max(1))
             .collect()
+            .await;
+        results.sort_unstable_by_key(|(index, _, _)| *index);
+        results.into_iter().map(|(_, a, r)| (a, r)).collect()
     }
 
-    async fn fetch_once(&self, account: &AccountSid) -> Result<Response<Balance>, Error> {
-        let outcome = match self.inner.api.fetch_balance(account.as_generated()).await {
-            Ok(value) => {
-                let (status, headers) = (value.status(), value.headers().clone());
-                response::check_content_type(&headers)
-                    .and_then(|()| Balance::try_from(value.into_inner()))
-                    .map(|balance| Response::new(balance, status, headers))
-                    .map_err(Error::from)
-            }
-            Err(e) => {
-                let max_body = self.inner.settings.max_body;
-                Err(response::from_generated(e, max_body, &self.inner.scrubber).await)
-            }
+    async fn fetch_once(&self, account: &AccountSid) -> Result<Balance, Error> {
+        let mut outcome = match self.inner.api.fetch_balance(account.as_generated()).await {
+            Ok(value) => crate::response::balance(value, account),
+            Err(e) => Err(crate::response::error(e, self.inner.settings.max_body).await),
         };
-        outcome.map_err(|e| self.inner.scrubber.error(e))
+        self.inner.scrubber.result(&mut outcome);
+        outcome
     }
-}
-
-/// Follows a redirect only within the same origin: the credentials are a default header, and a
-/// redirect elsewhere (another host, or https to http) is answered as an error instead.
-fn same_origin_redirects() -> redirect::Policy {
-    redirect::Policy::custom(|attempt| {
-        let first = attempt.previous().first().map(Url::origin);
-        if attempt.previous().len() > 5 {
-            attempt.error("too many redirects")
-        } else if first == Some(attempt.url().origin()) {
-            attempt.follow()
-        } else {
-            attempt.stop()
-        }
-    })
 }
 
 impl std::fmt::Debug for Client {

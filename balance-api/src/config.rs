@@ -1,8 +1,9 @@
-//! [`ClientBuilder`]: credentials, host, timeouts and identity, from code or the environment.
+//! [`Builder`]: credentials, host, timeouts and identity, from code or the environment.
 
 use crate::error::ConfigError;
 use crate::{AccountSid, Client, Credentials, Error, RetryPolicy};
 use reqwest::Url;
+use std::marker::PhantomData;
 use std::time::Duration;
 
 /// Default time to establish a connection (TCP and TLS).
@@ -10,7 +11,7 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default time for a whole request, body included; twilio-node and twilio-java use 30 s too.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Every environment variable [`ClientBuilder::from_env`] reads.
+/// Every environment variable [`Builder::from_env`] reads; the first four are credentials.
 ///
 /// ```
 /// assert!(balance_api::ENV_VARS.contains(&"TWILIO_AUTH_TOKEN"));
@@ -24,7 +25,11 @@ pub const ENV_VARS: [&str; 6] = [
     "TWILIO_EDGE",
 ];
 
-/// Configures a [`Client`]. Start from [`Client::builder`] or [`ClientBuilder::from_env`].
+/// The async client's builder: start from [`Client::builder`] or [`ClientBuilder::from_env`].
+pub type ClientBuilder = Builder<Client>;
+
+/// Configures a client of type `C`: [`ClientBuilder`] builds a [`Client`], and
+/// `blocking::ClientBuilder` (feature `blocking`) a `blocking::Client`; each builds only its own.
 ///
 /// ```
 /// use balance_api::{Client, Credentials};
@@ -41,9 +46,15 @@ pub const ENV_VARS: [&str; 6] = [
 /// assert_eq!(client.base_url().as_str(), "https://api.sydney.au1.twilio.com/");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Clone)]
 #[must_use]
-pub struct ClientBuilder {
+pub struct Builder<C> {
+    pub(crate) settings: Settings,
+    client: PhantomData<fn() -> C>,
+}
+
+/// What a builder collects; the clients keep it for `Debug`.
+#[derive(Clone)]
+pub(crate) struct Settings {
     pub(crate) credentials: Option<Credentials>,
     pub(crate) region: Option<String>,
     pub(crate) edge: Option<String>,
@@ -56,24 +67,36 @@ pub struct ClientBuilder {
     pub(crate) max_body: usize,
 }
 
-impl Default for ClientBuilder {
+impl<C> Default for Builder<C> {
     fn default() -> Self {
         Self {
-            credentials: None,
-            region: None,
-            edge: None,
-            base_url: None,
-            allow_insecure_http: false,
-            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
-            timeout: DEFAULT_TIMEOUT,
-            user_agent_suffix: None,
-            retry: RetryPolicy::default(),
-            max_body: balance_api_gen::Limits::default().max_body,
+            settings: Settings {
+                credentials: None,
+                region: None,
+                edge: None,
+                base_url: None,
+                allow_insecure_http: false,
+                connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+                timeout: DEFAULT_TIMEOUT,
+                user_agent_suffix: None,
+                retry: RetryPolicy::default(),
+                max_body: balance_api_gen::Limits::default().max_body,
+            },
+            client: PhantomData,
         }
     }
 }
 
-impl ClientBuilder {
+impl<C> Clone for Builder<C> {
+    fn clone(&self) -> Self {
+        Self {
+            settings: self.settings.clone(),
+            client: PhantomData,
+        }
+    }
+}
+
+impl<C> Builder<C> {
     /// Reads the variables twilio-cli and the official SDKs read: `TWILIO_ACCOUNT_SID` with
     /// either `TWILIO_API_KEY` + `TWILIO_API_SECRET` (preferred when both sets are present) or
     /// `TWILIO_AUTH_TOKEN`; and `TWILIO_REGION`, `TWILIO_EDGE` when set.
@@ -87,6 +110,7 @@ impl ClientBuilder {
     }
 
     /// [`from_env`](Self::from_env) with another source of variables (a config file, a test).
+    /// A variable set to the empty string is an error, not "unset".
     ///
     /// ```
     /// use balance_api::ClientBuilder;
@@ -99,41 +123,29 @@ impl ClientBuilder {
     /// assert_eq!(err.to_string(), "TWILIO_AUTH_TOKEN: is not set (or set TWILIO_API_KEY and TWILIO_API_SECRET)");
     /// ```
     pub fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
-        // An empty variable is treated as unset, as shells make it easy to export one by accident.
-        let get = |name: &str| lookup(name).filter(|v| !v.is_empty());
-        let account: AccountSid = get("TWILIO_ACCOUNT_SID")
+        let get = |name: &'static str| match lookup(name) {
+            Some(v) if v.is_empty() => Err(ConfigError::var(name, "is set but empty")),
+            value => Ok(value),
+        };
+        let account: AccountSid = get("TWILIO_ACCOUNT_SID")?
             .ok_or_else(|| ConfigError::var("TWILIO_ACCOUNT_SID", "is not set"))?
             .parse()
             .map_err(|e: crate::InvalidSid| {
                 ConfigError::var("TWILIO_ACCOUNT_SID", e.to_string())
             })?;
-        let credentials = match (get("TWILIO_API_KEY"), get("TWILIO_API_SECRET")) {
-            (Some(key), Some(secret)) => {
-                Credentials::api_key(account, &key, secret).map_err(|e| {
-                    let var = if e.secret {
-                        "TWILIO_API_SECRET"
-                    } else {
-                        "TWILIO_API_KEY"
-                    };
-                    ConfigError::var(var, e.problem)
-                })?
-            }
-            (Some(_), None) => {
-                return Err(ConfigError::var(
-                    "TWILIO_API_SECRET",
-                    "is not set but TWILIO_API_KEY is",
-                )
-                .into());
-            }
-            (None, Some(_)) => {
-                return Err(ConfigError::var(
-                    "TWILIO_API_KEY",
-                    "is not set but TWILIO_API_SECRET is",
-                )
-                .into());
-            }
+        let credentials = match (get("TWILIO_API_KEY")?, get("TWILIO_API_SECRET")?) {
+            (Some(key), Some(secret)) => Credentials::api_key(account, &key, secret)
+                .map_err(|e| ConfigError::var(e.variable(), e.problem))?,
+            (Some(_), None) => Err(ConfigError::var(
+                "TWILIO_API_SECRET",
+                "is not set but TWILIO_API_KEY is",
+            ))?,
+            (None, Some(_)) => Err(ConfigError::var(
+                "TWILIO_API_KEY",
+                "is not set but TWILIO_API_SECRET is",
+            ))?,
             (None, None) => {
-                let token = get("TWILIO_AUTH_TOKEN").ok_or_else(|| {
+                let token = get("TWILIO_AUTH_TOKEN")?.ok_or_else(|| {
                     ConfigError::var(
                         "TWILIO_AUTH_TOKEN",
                         "is not set (or set TWILIO_API_KEY and TWILIO_API_SECRET)",
@@ -144,90 +156,93 @@ impl ClientBuilder {
             }
         };
         let mut builder = Self::default().credentials(credentials);
-        builder.region = get("TWILIO_REGION");
-        builder.edge = get("TWILIO_EDGE");
-        check_label(builder.region.as_deref()).map_err(|p| ConfigError::var("TWILIO_REGION", p))?;
-        check_label(builder.edge.as_deref()).map_err(|p| ConfigError::var("TWILIO_EDGE", p))?;
+        builder.settings.region = get("TWILIO_REGION")?;
+        builder.settings.edge = get("TWILIO_EDGE")?;
+        check_label(builder.settings.region.as_deref())
+            .map_err(|p| ConfigError::var("TWILIO_REGION", p))?;
+        check_label(builder.settings.edge.as_deref())
+            .map_err(|p| ConfigError::var("TWILIO_EDGE", p))?;
         Ok(builder)
     }
 
     /// Who to authenticate as (required).
     pub fn credentials(mut self, credentials: Credentials) -> Self {
-        self.credentials = Some(credentials);
+        self.settings.credentials = Some(credentials);
         self
     }
 
     /// A Twilio region such as `au1` or `ie1`.
     pub fn region(mut self, region: impl Into<String>) -> Self {
-        self.region = Some(region.into());
+        self.settings.region = Some(region.into());
         self
     }
 
     /// A Twilio edge location such as `sydney` or `dublin`.
     pub fn edge(mut self, edge: impl Into<String>) -> Self {
-        self.edge = Some(edge.into());
+        self.settings.edge = Some(edge.into());
         self
     }
 
     /// Sends requests to this URL instead of Twilio's (a proxy, a mock server); region and edge
-    /// are then not applied. Plain `http://` is refused unless the host is loopback or
+    /// are then not applied. Refused: a user name or password in it, a query or fragment (the
+    /// API path would land inside them), and plain `http://` unless the host and the next hop
+    /// (a proxy from `HTTP_PROXY`, say) are loopback or
     /// [`allow_insecure_http`](Self::allow_insecure_http) is set, since the credentials travel
     /// in every request.
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
-        self.base_url = Some(url.into());
+        self.settings.base_url = Some(url.into());
         self
     }
 
-    /// Permits a plain-`http://` base URL on a non-loopback host. Only for networks you trust.
+    /// Permits plain `http://` to a non-loopback host or proxy. Only for networks you trust.
     pub fn allow_insecure_http(mut self, allow: bool) -> Self {
-        self.allow_insecure_http = allow;
+        self.settings.allow_insecure_http = allow;
         self
     }
 
     /// Time allowed to establish a connection.
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
+        self.settings.connect_timeout = timeout;
         self
     }
 
-    /// Time allowed for a whole request, body included.
+    /// Time allowed for each request, body included (the retry policy's deadline bounds them
+    /// all together).
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
+        self.settings.timeout = timeout;
         self
     }
 
     /// Appended to the `User-Agent`, e.g. `my-app/1.2`, so Twilio can tell your traffic apart.
     pub fn user_agent_suffix(mut self, suffix: impl Into<String>) -> Self {
-        self.user_agent_suffix = Some(suffix.into());
+        self.settings.user_agent_suffix = Some(suffix.into());
         self
     }
 
     /// When and how failed fetches are retried; [`RetryPolicy::none`] turns retries off.
     pub fn retry(mut self, policy: RetryPolicy) -> Self {
-        self.retry = policy;
+        self.settings.retry = policy;
         self
     }
 
-    /// The largest response body read (default 64 KiB); a longer one is
-    /// [`Error::BodyTooLarge`], and reading stops at the cap.
+    /// The largest response body read (default 64 KiB); reading stops there, and a longer 200
+    /// is a decode error.
     pub fn max_body_bytes(mut self, bytes: usize) -> Self {
-        self.max_body = bytes;
+        self.settings.max_body = bytes;
         self
     }
+}
 
+impl ClientBuilder {
     /// Checks the settings and builds the client. No request is made.
     pub fn build(self) -> Result<Client, Error> {
-        Client::from_builder(self)
+        Client::new(self.settings)
     }
+}
 
-    /// Builds a [`crate::blocking::Client`] instead.
-    #[cfg(feature = "blocking")]
-    pub fn build_blocking(self) -> Result<crate::blocking::Client, Error> {
-        crate::blocking::Client::new(self)
-    }
-
+impl Settings {
     /// The URL requests go to: the override as given, or the spec's server with region and edge.
-    pub(crate) fn resolved_base_url(&self) -> Result<Url, ConfigError> {
+    pub(crate) fn base_url(&self) -> Result<Url, ConfigError> {
         let url = match &self.base_url {
             // The text is not repeated: it may hold a password.
             Some(given) => Url::parse(given)
@@ -241,7 +256,7 @@ impl ClientBuilder {
                     .map_err(|e| ConfigError::new(format!("the spec's server URL: {e}")))?;
                 let host = url.host_str().unwrap_or_default().to_owned();
                 let host =
-                    crate::regional_host(&host, self.region.as_deref(), self.edge.as_deref());
+                    crate::host::regional_host(&host, self.region.as_deref(), self.edge.as_deref());
                 url.set_host(Some(&host))
                     .map_err(|e| ConfigError::new(format!("host {host:?}: {e}")))?;
                 url
@@ -253,9 +268,22 @@ impl ClientBuilder {
                 "the base URL carries a user name or password; pass credentials with .credentials()",
             ));
         }
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err(ConfigError::new(
+                "the base URL has a query or fragment, which would swallow the API path",
+            ));
+        }
         match url.scheme() {
             "https" => Ok(url),
-            "http" if self.allow_insecure_http || is_loopback(&url) => Ok(url),
+            "http" if self.allow_insecure_http => Ok(url),
+            "http" if is_loopback(url.host_str()) => match plain_http_proxy(&url) {
+                Some(proxy) => Err(ConfigError::new(format!(
+                    "refusing to send credentials over plain http through the proxy {proxy} \
+                     (from the *_PROXY variables); use a loopback proxy, NO_PROXY, https, or \
+                     allow_insecure_http(true)"
+                ))),
+                None => Ok(url),
+            },
             "http" => Err(ConfigError::new(format!(
                 "refusing to send credentials over plain http to {}; use https, a loopback host, \
                  or allow_insecure_http(true)",
@@ -268,14 +296,30 @@ impl ClientBuilder {
     }
 }
 
-impl std::fmt::Debug for ClientBuilder {
+/// The non-loopback proxy the system settings would send a plain-http request to `url`
+/// through (the matcher reqwest itself uses), by host.
+fn plain_http_proxy(url: &Url) -> Option<String> {
+    let uri: http::Uri = url.as_str().parse().ok()?;
+    let matcher = hyper_util::client::proxy::matcher::Matcher::from_system();
+    let proxy = matcher.intercept(&uri)?;
+    let host = proxy.uri().host()?;
+    (!is_loopback(Some(host))).then(|| host.to_owned())
+}
+
+impl<C> std::fmt::Debug for Builder<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.settings.fmt(f)
+    }
+}
+
+impl std::fmt::Debug for Settings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // A base URL is shown only when it holds no user information (which build() refuses).
         let base_url = self.base_url.as_deref().map(|u| match Url::parse(u) {
             Ok(url) if url.username().is_empty() && url.password().is_none() => u,
             _ => "[not shown]",
         });
-        f.debug_struct("ClientBuilder")
+        f.debug_struct("Settings")
             .field("credentials", &self.credentials)
             .field("region", &self.region)
             .field("edge", &self.edge)
@@ -303,11 +347,11 @@ fn check_label(label: Option<&str>) -> Result<(), &'static str> {
     }
 }
 
-fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    }
+fn is_loopback(host: Option<&str>) -> bool {
+    let Some(host) = host else { return false };
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || bare
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }

@@ -32,6 +32,17 @@ pub struct InvalidCredentials {
     pub(crate) secret: bool,
 }
 
+impl InvalidCredentials {
+    /// The environment variable that would hold the part at fault, for API Key credentials.
+    pub(crate) fn variable(&self) -> &'static str {
+        if self.secret {
+            "TWILIO_API_SECRET"
+        } else {
+            "TWILIO_API_KEY"
+        }
+    }
+}
+
 impl Credentials {
     /// The account's own SID and Auth Token.
     pub fn auth_token(

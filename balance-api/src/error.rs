@@ -1,24 +1,36 @@
-//! The one [`Error`] type, and the typed Twilio API error inside it.
+//! The one [`Error`] type and the details inside it.
 
-use crate::{GiveUp, InvalidCredentials, InvalidSid};
+use crate::untrusted::Shown;
+use crate::{AccountSid, InvalidCredentials, InvalidSid, StopReason};
 use reqwest::StatusCode;
 use std::fmt;
 use std::time::Duration;
 
-/// Everything that can go wrong fetching a balance. Each variant says which layer failed, so a
-/// caller can tell a refused SID from a Twilio error, a timeout, a dead connection or bad JSON.
+/// Everything that can go wrong fetching a balance. The variant says which layer failed, and
+/// it is the same whether or not retries happened first: after retries the error *is* the
+/// last attempt's, and [`attempts`](Self::attempts) and [`stop_reason`](Self::stop_reason)
+/// say what the retrying did.
 ///
 /// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let server = httpmock::MockServer::start_async().await;
+/// # server.mock_async(|when, then| { when.any_request(); then.status(404)
+/// #     .body(r#"{"code":20404,"message":"Not found","more_info":"https://www.twilio.com/docs/errors/20404","status":404}"#); }).await;
+/// # let creds = balance_api::Credentials::auth_token("ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".parse()?, "token")?;
+/// # let client = balance_api::Client::builder().credentials(creds).base_url(server.base_url()).build()?;
 /// use balance_api::Error;
 ///
-/// fn advice(err: &Error) -> &'static str {
-///     match err {
-///         Error::Api(api) if api.status == 401 => "check TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN",
-///         Error::Timeout(_) | Error::Transport(_) => "network trouble; try again",
-///         _ => "see the message",
-///     }
-/// }
-/// # let _ = advice;
+/// let advice = match client.fetch_balance().await {
+///     Ok(balance) => format!("{balance}"),
+///     Err(Error::Api(api)) if api.code == Some(20404) => "no such account".to_owned(),
+///     Err(Error::Api(api)) if api.status == 401 => "check the credentials".to_owned(),
+///     Err(e) if e.is_timeout() => format!("Twilio did not answer in time: {e}"),
+///     Err(e) if e.is_retryable() => format!("still failing after {} attempts: {e}", e.attempts()),
+///     Err(e) => format!("{e}"),
+/// };
+/// assert_eq!(advice, "no such account");
+/// # Ok(()) }
 /// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -26,102 +38,152 @@ pub enum Error {
     /// A string that is not an Account SID; nothing was sent.
     #[error(transparent)]
     InvalidSid(#[from] InvalidSid),
-    /// A setting is missing or malformed; nothing was sent.
+    /// A setting is missing or malformed, or the client was misused; nothing was sent.
     #[error(transparent)]
     Config(#[from] ConfigError),
     /// Twilio answered with its error body (`code`, `message`, `more_info`).
     #[error(transparent)]
     Api(Box<ApiError>),
-    /// An error status whose body is not Twilio's error JSON (a proxy's HTML page, say).
+    /// An error status whose body is not Twilio's error JSON (a proxy's HTML page, a redirect).
     #[error(transparent)]
     Http(Box<HttpError>),
-    /// The request did not complete within the configured timeout.
+    /// No complete response in time: the per-request timeout or the retry deadline passed.
     #[error("timed out: {0}")]
-    Timeout(#[source] reqwest::Error),
-    /// The connection failed or broke (refused, reset, TLS, DNS).
+    Timeout(Box<TransportError>),
+    /// The connection failed or broke (refused, reset, TLS, DNS, not HTTP).
     #[error("transport error: {0}")]
-    Transport(#[source] reqwest::Error),
-    /// A 200 response whose body is not the documented balance.
+    Transport(Box<TransportError>),
+    /// A 200 response that is not the documented balance.
     #[error(transparent)]
     Decode(Box<DecodeError>),
-    /// The response body was longer than the client's cap (64 KiB by default); reading stopped there.
-    #[error("the response body exceeds the {limit} byte cap")]
-    BodyTooLarge {
-        /// The cap, in bytes.
-        limit: usize,
-    },
-    /// The retry policy's overall deadline passed during an attempt.
-    #[error("the {0:?} deadline passed during an attempt")]
-    Deadline(Duration),
-    /// More than one attempt was made (or a `Retry-After` was refused) and none succeeded.
-    #[error("gave up after {attempts} attempt{} ({reason}): {last}", if *.attempts == 1 { "" } else { "s" })]
-    GaveUp {
-        /// Attempts made.
-        attempts: u32,
-        /// Why retrying stopped.
-        reason: GiveUp,
-        /// The last attempt's error.
-        #[source]
-        last: Box<Error>,
-    },
-    /// The request could not be built or a hook refused it; nothing was sent.
-    #[error("could not send the request: {0}")]
-    Request(String),
+}
+
+/// What the retry loop did before returning an error.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Tries {
+    pub(crate) attempts: u32,
+    pub(crate) stop: Option<StopReason>,
+}
+
+impl fmt::Display for Tries {
+    /// Silent for the common single attempt; otherwise says how many and why they stopped.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let telling = matches!(
+            self.stop,
+            Some(StopReason::Deadline(_) | StopReason::RetryAfterTooLong { .. })
+        );
+        match self.stop {
+            Some(stop) if self.attempts > 1 || telling => {
+                let s = if self.attempts == 1 { "" } else { "s" };
+                write!(f, "; gave up after {} attempt{s}: {stop}", self.attempts)
+            }
+            _ => Ok(()),
+        }
+    }
 }
 
 impl Error {
-    /// The HTTP status, when a response arrived (the last attempt's, after retries).
+    fn tries(&self) -> Option<&Tries> {
+        match self {
+            Self::Api(e) => Some(&e.tries),
+            Self::Http(e) => Some(&e.tries),
+            Self::Timeout(e) | Self::Transport(e) => Some(&e.tries),
+            Self::Decode(e) => Some(&e.tries),
+            Self::InvalidSid(_) | Self::Config(_) => None,
+        }
+    }
+
+    pub(crate) fn set_tries(&mut self, tries: Tries) {
+        match self {
+            Self::Api(e) => e.tries = tries,
+            Self::Http(e) => e.tries = tries,
+            Self::Timeout(e) | Self::Transport(e) => e.tries = tries,
+            Self::Decode(e) => e.tries = tries,
+            Self::InvalidSid(_) | Self::Config(_) => {}
+        }
+    }
+
+    /// Requests made before this error was returned: 0 when nothing was sent.
+    pub fn attempts(&self) -> u32 {
+        self.tries().map_or(0, |t| t.attempts)
+    }
+
+    /// Why retrying stopped, when a request was made.
+    pub fn stop_reason(&self) -> Option<StopReason> {
+        self.tries()?.stop
+    }
+
+    /// The HTTP status, when a response arrived (the last attempt's).
     pub fn status(&self) -> Option<StatusCode> {
         match self {
             Self::Api(e) => Some(e.status),
             Self::Http(e) => Some(e.status),
-            Self::Timeout(e) | Self::Transport(e) => e.status(),
-            Self::GaveUp { last, .. } => last.status(),
+            Self::Decode(_) => Some(StatusCode::OK),
             _ => None,
         }
     }
 
-    /// Twilio's `Twilio-Request-Id`, when a response carried one: quote it to Twilio support.
+    /// Twilio's `Twilio-Request-Id`, when an error response carried one: quote it to support.
     pub fn request_id(&self) -> Option<&str> {
         match self {
             Self::Api(e) => e.request_id.as_deref(),
             Self::Http(e) => e.request_id.as_deref(),
-            Self::GaveUp { last, .. } => last.request_id(),
             _ => None,
         }
     }
 
-    /// The wait a response's `Retry-After` header asked for.
+    /// The wait the response's `Retry-After` header asked for.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             Self::Api(e) => e.retry_after,
             Self::Http(e) => e.retry_after,
-            Self::GaveUp { last, .. } => last.retry_after(),
             _ => None,
         }
     }
 
-    /// The error itself, or after retries the last attempt's: match on this to handle causes.
-    pub fn last_cause(&self) -> &Error {
+    /// Whether the request ran out of time (per request, or the retry deadline).
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Self::Timeout(_))
+    }
+
+    /// Whether the connection could not be established (refused, DNS, TLS, proxy).
+    pub fn is_connect(&self) -> bool {
+        matches!(self, Self::Transport(e) if e.source.as_ref().is_some_and(reqwest::Error::is_connect))
+    }
+
+    /// Whether the same request could plausibly succeed later: timeouts, broken connections,
+    /// and HTTP 408, 429, 500, 502, 503 and 504. The client's own retries use this rule.
+    pub fn is_retryable(&self) -> bool {
         match self {
-            Self::GaveUp { last, .. } => last.last_cause(),
-            other => other,
+            Self::Timeout(_) => true,
+            Self::Transport(e) => e.retryable,
+            Self::Api(_) | Self::Http(_) => self
+                .status()
+                .is_some_and(|s| matches!(s.as_u16(), 408 | 429 | 500 | 502 | 503 | 504)),
+            _ => false,
         }
     }
 }
 
 impl From<InvalidCredentials> for Error {
     fn from(e: InvalidCredentials) -> Self {
-        Self::Config(ConfigError {
-            variable: None,
-            problem: e.to_string(),
-        })
+        ConfigError::new(e.to_string()).into()
+    }
+}
+
+impl From<DecodeErrorKind> for Error {
+    fn from(kind: DecodeErrorKind) -> Self {
+        Self::Decode(Box::new(DecodeError {
+            kind,
+            tries: Tries::default(),
+        }))
     }
 }
 
 /// A missing or malformed setting. Names the environment variable when one was read, and never
 /// repeats a value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub struct ConfigError {
     /// The environment variable at fault, if the setting came from the environment.
     pub variable: Option<&'static str>,
@@ -130,14 +192,16 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
-    pub(crate) fn new(problem: impl Into<String>) -> Self {
+    /// A problem with a setting given in code.
+    pub fn new(problem: impl Into<String>) -> Self {
         Self {
             variable: None,
             problem: problem.into(),
         }
     }
 
-    pub(crate) fn var(variable: &'static str, problem: impl Into<String>) -> Self {
+    /// A problem with an environment variable.
+    pub fn var(variable: &'static str, problem: impl Into<String>) -> Self {
         Self {
             variable: Some(variable),
             problem: problem.into(),
@@ -155,24 +219,8 @@ impl fmt::Display for ConfigError {
 }
 
 /// Twilio's error response: `{"code":20404,"message":"…","more_info":"…","status":404}`.
-///
-/// ```
-/// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// # let server = httpmock::MockServer::start_async().await;
-/// # server.mock_async(|when, then| { when.any_request(); then.status(404)
-/// #     .body(r#"{"code":20404,"message":"Not found","more_info":"https://www.twilio.com/docs/errors/20404","status":404}"#); }).await;
-/// # let creds = balance_api::Credentials::auth_token("ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".parse()?, "token")?;
-/// # let client = balance_api::Client::builder().credentials(creds).base_url(server.base_url()).build()?;
-/// match client.fetch_balance().await {
-///     Err(balance_api::Error::Api(api)) => {
-///         assert_eq!((api.status.as_u16(), api.code), (404, Some(20404)));
-///         assert_eq!(api.more_info.as_deref(), Some("https://www.twilio.com/docs/errors/20404"));
-///     }
-///     other => panic!("expected Twilio's 404, got {other:?}"),
-/// }
-/// # Ok(()) }
-/// ```
+/// Its text fields are the server's, scrubbed of the client's secret; `Display` escapes their
+/// control characters and bounds their length.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub struct ApiError {
@@ -190,99 +238,159 @@ pub struct ApiError {
     pub request_id: Option<String>,
     /// The response's `Retry-After`, parsed.
     pub retry_after: Option<Duration>,
+    pub(crate) tries: Tries,
 }
 
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.code {
-            Some(code) => write!(
-                f,
-                "Twilio error {code} (HTTP {}): {}",
-                self.status, self.message
-            )?,
-            None => write!(f, "Twilio error (HTTP {}): {}", self.status, self.message)?,
+        f.write_str("Twilio error ")?;
+        if let Some(code) = self.code {
+            write!(f, "{code} ")?;
         }
+        write!(f, "(HTTP {}): {}", self.status, Shown::long(&self.message))?;
         if let Some(details) = &self.details {
-            write!(f, " ({details})")?;
+            write!(f, " ({})", Shown::long(details))?;
         }
         if let Some(link) = &self.more_info {
-            write!(f, "; see {link}")?;
+            write!(f, "; see {}", Shown::short(link))?;
         }
-        Ok(())
+        write!(f, "{}", self.tries)
     }
 }
 
-/// An unexpected status whose body is not Twilio's error JSON.
+/// An error status whose body is not Twilio's error JSON, or a redirect (never followed).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub struct HttpError {
     /// The HTTP status of the response.
     pub status: StatusCode,
-    /// The start of the body, lossily decoded and cut to a few hundred characters.
-    pub snippet: String,
+    /// The body as text (lossily decoded, at most the client's body cap); `Display` shows the
+    /// start of it.
+    pub body: String,
+    /// Where a redirect pointed.
+    pub location: Option<String>,
     /// The `Twilio-Request-Id` response header, if any.
     pub request_id: Option<String>,
     /// The response's `Retry-After`, parsed.
     pub retry_after: Option<Duration>,
+    pub(crate) tries: Tries,
 }
 
 impl fmt::Display for HttpError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.snippet.is_empty() {
-            write!(f, "HTTP {} with an empty body", self.status)
-        } else {
-            write!(f, "HTTP {}: {:?}", self.status, self.snippet)
+        match (&self.location, self.body.trim()) {
+            (Some(to), _) => write!(
+                f,
+                "HTTP {}: redirect to {} not followed",
+                self.status,
+                Shown::short(to)
+            )?,
+            (None, "") => write!(f, "HTTP {} with an empty body", self.status)?,
+            (None, body) => write!(f, "HTTP {}: \"{}\"", self.status, Shown::short(body))?,
+        }
+        write!(f, "{}", self.tries)
+    }
+}
+
+/// A request that got no (complete) response. `Display` gives the innermost cause, such as
+/// "Connection refused (os error 111)"; [`source`](std::error::Error::source) gives reqwest's
+/// error (without its URL).
+#[derive(Debug, thiserror::Error)]
+#[error("{}{tries}", Shown::long(cause))]
+pub struct TransportError {
+    cause: String,
+    #[source]
+    source: Option<reqwest::Error>,
+    retryable: bool,
+    pub(crate) tries: Tries,
+}
+
+impl TransportError {
+    pub(crate) fn new(cause: String, source: Option<reqwest::Error>, retryable: bool) -> Self {
+        Self {
+            cause,
+            source,
+            retryable,
+            tries: Tries::default(),
         }
     }
+
+    /// The innermost cause, as text.
+    pub fn cause(&self) -> &str {
+        &self.cause
+    }
+
+    pub(crate) fn cause_mut(&mut self) -> &mut String {
+        &mut self.cause
+    }
 }
 
-/// A 200 response that is not the documented balance.
-#[derive(Debug, thiserror::Error)]
+/// A 200 response that is not the documented balance; [`kind`](Self::kind) says how.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{kind}{tries}")]
 #[non_exhaustive]
-pub enum DecodeError {
+pub struct DecodeError {
+    /// What is wrong with the response.
+    pub kind: DecodeErrorKind,
+    pub(crate) tries: Tries,
+}
+
+/// How a 200 response differs from the documented balance. Raw values are the server's,
+/// scrubbed of the client's secret; `Display` escapes and bounds them.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DecodeErrorKind {
     /// The body is not the documented JSON object (bad JSON, wrong types, a malformed SID).
-    #[error("the response is not the documented balance: {reason}; body starts {snippet:?}")]
+    #[error(
+        "the response is not the documented balance: {}; body starts \"{}\"",
+        Shown::long(reason),
+        Shown::short(body)
+    )]
     Json {
-        /// Why serde_json refused it. Text rather than the error value: serde_json quotes body
-        /// strings in its messages, and this text has been scrubbed of the client's secret.
+        /// Why it was refused (serde_json's words).
         reason: String,
-        /// The start of the body.
-        snippet: String,
+        /// The body as text.
+        body: String,
     },
-    /// `balance` is present but is not a decimal number; the raw text is kept.
-    #[error("the balance {:?} is not a decimal number", cut(raw))]
-    Balance {
-        /// The value exactly as Twilio sent it.
+    /// `balance` is not a plain decimal (optional `-`, digits, optional `.` and digits).
+    #[error("the balance \"{}\" is not a decimal number", Shown::short(raw))]
+    NotDecimal {
+        /// The value exactly as sent.
         raw: String,
     },
-    /// `balance` is a decimal number beyond what can be held exactly (28 significant digits).
-    #[error("the balance {:?} is out of the exact decimal range", cut(raw))]
-    BalanceOutOfRange {
-        /// The value exactly as Twilio sent it.
+    /// `balance` is a decimal beyond what can be held exactly (28 significant digits).
+    #[error(
+        "the balance \"{}\" is out of the exact decimal range",
+        Shown::short(raw)
+    )]
+    OutOfRange {
+        /// The value exactly as sent.
         raw: String,
     },
-    /// The 200 response is labelled other than `application/json`, the only type the spec
-    /// documents for it.
-    #[error("the response's content type is {0:?}, not application/json")]
-    ContentType(String),
-}
-
-impl From<DecodeError> for Error {
-    fn from(e: DecodeError) -> Self {
-        Self::Decode(Box::new(e))
-    }
-}
-
-/// The first few hundred characters of a body, for error messages.
-pub(crate) fn snippet(body: &[u8]) -> String {
-    cut(String::from_utf8_lossy(body).trim())
-}
-
-/// At most 200 characters of `text`, the cut marked.
-fn cut(text: &str) -> String {
-    const MAX_CHARS: usize = 200;
-    match text.char_indices().nth(MAX_CHARS) {
-        Some((at, _)) => format!("{}…", &text[..at]),
-        None => text.to_owned(),
-    }
+    /// The 200 is labelled other than `application/json`, the only type the spec documents.
+    #[error(
+        "the response's content type is \"{}\", not application/json",
+        Shown::short(raw)
+    )]
+    ContentType {
+        /// The `Content-Type` as sent.
+        raw: String,
+    },
+    /// The response names another account than the one asked for.
+    #[error(
+        "asked for {requested} but the response is for \"{}\"",
+        Shown::short(got)
+    )]
+    AccountMismatch {
+        /// The account asked for.
+        requested: AccountSid,
+        /// The `account_sid` the response carries.
+        got: String,
+    },
+    /// The body was longer than the client's cap; reading stopped there.
+    #[error("the response body exceeds the {limit} byte cap")]
+    TooLarge {
+        /// The cap, in bytes.
+        limit: usize,
+    },
 }

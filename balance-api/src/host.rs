@@ -5,15 +5,7 @@
 /// label, a 5-label host an edge and then a region; configured values win over the host's, and an
 /// edge without any region means `us1`.
 ///
-/// ```
-/// use balance_api::regional_host;
-///
-/// assert_eq!(regional_host("api.twilio.com", Some("au1"), Some("sydney")), "api.sydney.au1.twilio.com");
-/// assert_eq!(regional_host("api.twilio.com", None, Some("dublin")), "api.dublin.us1.twilio.com");
-/// assert_eq!(regional_host("api.twilio.com", Some("ie1"), None), "api.ie1.twilio.com");
-/// assert_eq!(regional_host("api.twilio.com", None, None), "api.twilio.com");
-/// ```
-pub fn regional_host(host: &str, region: Option<&str>, edge: Option<&str>) -> String {
+pub(crate) fn regional_host(host: &str, region: Option<&str>, edge: Option<&str>) -> String {
     let labels: Vec<&str> = host.split('.').collect();
     let n = labels.len();
     let product = labels.first().copied().unwrap_or_default();
@@ -35,4 +27,67 @@ pub fn regional_host(host: &str, region: Option<&str>, edge: Option<&str>) -> St
         .filter(|part| !part.is_empty())
         .collect::<Vec<_>>()
         .join(".")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::regional_host;
+
+    #[test]
+    fn the_sdk_rule_reads_region_and_edge_from_the_host() {
+        // 4 labels: the second is a region; 5 labels: edge then region.
+        for (host, region, edge, expected) in [
+            (
+                "api.twilio.com",
+                Some("au1"),
+                Some("sydney"),
+                "api.sydney.au1.twilio.com",
+            ),
+            (
+                "api.twilio.com",
+                None,
+                Some("dublin"),
+                "api.dublin.us1.twilio.com",
+            ),
+            ("api.twilio.com", Some("ie1"), None, "api.ie1.twilio.com"),
+            ("api.twilio.com", None, None, "api.twilio.com"),
+            ("api.ie1.twilio.com", None, None, "api.ie1.twilio.com"),
+            (
+                "api.ie1.twilio.com",
+                None,
+                Some("dublin"),
+                "api.dublin.ie1.twilio.com",
+            ),
+            (
+                "api.ie1.twilio.com",
+                Some("au1"),
+                None,
+                "api.au1.twilio.com",
+            ),
+            (
+                "api.sydney.au1.twilio.com",
+                None,
+                None,
+                "api.sydney.au1.twilio.com",
+            ),
+            (
+                "api.sydney.au1.twilio.com",
+                Some("jp1"),
+                None,
+                "api.sydney.jp1.twilio.com",
+            ),
+            (
+                "api.sydney.au1.twilio.com",
+                None,
+                Some("tokyo"),
+                "api.tokyo.au1.twilio.com",
+            ),
+        ] {
+            assert_eq!(
+                regional_host(host, region, edge),
+                expected,
+                "{host} {region:?} {edge:?}"
+            );
+        }
+    }
 }

@@ -4,7 +4,7 @@
 //! The request, the response type and the Account SID rule are generated from Twilio's OpenAPI
 //! description (crate `balance-api-gen`); this crate adds what a spec cannot say: credentials,
 //! regions and edges, timeouts, retries that honour `Retry-After`, batch fetching, typed
-//! errors, exact decimals and redaction.
+//! errors, exact decimals, and keeping secrets and terminal escapes out of what it shows.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -17,7 +17,10 @@
 //! # let _ = sub_balance; Ok(()) }
 //! ```
 //!
-//! Features: `rustls` (default) or `native-tls` for TLS; `blocking` for [`blocking::Client`].
+//! Features: `rustls` (default) or `native-tls` for TLS; `blocking` for `blocking::Client`;
+//! `cli` and `mcp` for the `balance` and `balance-mcp` programs (no library API).
+
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod balance;
 #[cfg(feature = "blocking")]
@@ -31,23 +34,22 @@ mod redact;
 mod response;
 mod retry;
 mod sid;
+mod untrusted;
 
 pub use balance::Balance;
 pub use client::Client;
-pub use config::{ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, ENV_VARS};
+pub use config::{Builder, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, ENV_VARS};
 pub use credentials::{Credentials, InvalidCredentials};
-pub use error::{ApiError, ConfigError, DecodeError, Error, HttpError};
-pub use host::regional_host;
-pub use response::Response;
-pub use retry::{GiveUp, RetryPolicy, parse_retry_after};
+pub use error::{
+    ApiError, ConfigError, DecodeError, DecodeErrorKind, Error, HttpError, TransportError,
+};
+pub use retry::{RetryPolicy, StopReason};
 pub use sid::{AccountSid, InvalidSid};
 
-/// The generated response type, for callers who want the wire form.
-pub use balance_api_gen::types::ApiV2010AccountBalance;
 /// The exact decimal type of [`Balance::amount`], re-exported so callers need not pin it.
 pub use rust_decimal::Decimal;
 
 /// The README's examples, compiled by `cargo test` so they cannot go stale.
 #[cfg(all(doctest, feature = "blocking"))]
-#[doc = include_str!("../../README.md")]
+#[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;

@@ -1,91 +1,164 @@
-//! Keeping the client's secret out of text a server sends back.
+//! Keeping the client's secret out of everything a server sends back.
 //!
-//! A misbehaving proxy or a debug endpoint may echo the `Authorization` header into its error
-//! body; that text becomes error messages and log fields, so the secret is cut out first.
+//! A misbehaving proxy or a hostile server may echo the `Authorization` header into a body, a
+//! header or a field of a 200; that text becomes values, error messages and log fields, so every
+//! string the client hands out from a response passes [`Scrubber::result`] once, before it
+//! leaves the attempt that received it.
+//!
+//! Every whole occurrence of a form is replaced, wherever it stands, in a single pass over the
+//! text (so the marker is never scrubbed again). A secret shorter than 8 characters cannot be
+//! scrubbed that way without mangling unrelated text (with the token `t`, every "t" would go),
+//! so such a secret is replaced only where it stands as a word of its own, not glued to other
+//! letters or digits: "not found" stays readable. Twilio's secrets are 32 characters, and the
+//! `user:secret` pair and its base64 are always longer than 8, so they are replaced anywhere.
 
-use crate::Credentials;
-use crate::error::{DecodeError, Error};
+use crate::{Balance, Credentials, Error, error::DecodeErrorKind};
 use secrecy::{ExposeSecret, SecretString};
 
-/// The forms a secret travels in, to be replaced wherever server text is kept.
+const MARK: &str = "[redacted]";
+
+/// Shorter forms are replaced only as words of their own.
+const MIN_ANYWHERE: usize = 8;
+
+/// The forms a secret travels in, longest first.
 #[derive(Clone)]
 pub(crate) struct Scrubber {
     forms: Vec<SecretString>,
 }
 
-const MARK: &str = "[redacted]";
-
 impl Scrubber {
     pub(crate) fn new(credentials: &Credentials) -> Self {
-        // Longest first, so "user:secret" goes whole rather than leaving "user:[redacted]".
-        let mut forms = credentials.secret_forms();
+        let mut forms = Vec::new();
+        for form in credentials.secret_forms() {
+            // As it would appear inside a JSON string, where '/' may also be written "\/".
+            let json = serde_json::to_string(&form).unwrap_or_default();
+            let json = json.trim_matches('"').to_owned();
+            forms.extend([json.replace('/', "\\/"), json, form]);
+        }
+        forms.retain(|f| !f.is_empty());
         forms.sort_by_key(|f| std::cmp::Reverse(f.len()));
+        forms.dedup();
         Self {
             forms: forms.into_iter().map(SecretString::from).collect(),
         }
     }
 
-    /// `text` with every form replaced.
-    pub(crate) fn text(&self, mut text: String) -> String {
-        self.clean(&mut text);
-        text
-    }
-
-    /// A body with every form replaced; lossy for invalid UTF-8, which no caller decodes anyway
-    /// (it only becomes a snippet or fails to parse as JSON either way).
-    pub(crate) fn bytes<'a>(&self, body: &'a [u8]) -> std::borrow::Cow<'a, [u8]> {
-        let found = self.forms.iter().any(|f| {
-            let f = f.expose_secret().as_bytes();
-            !f.is_empty() && body.windows(f.len()).any(|w| w == f)
-        });
-        if found {
-            let text = self.text(String::from_utf8_lossy(body).into_owned());
-            std::borrow::Cow::Owned(text.into_bytes())
-        } else {
-            std::borrow::Cow::Borrowed(body)
+    /// `text` with every whole occurrence of a form replaced, in one pass.
+    pub(crate) fn clean(&self, text: &mut String) {
+        let present: Vec<&str> = (self.forms.iter())
+            .map(|f| f.expose_secret())
+            .filter(|f| text.contains(f))
+            .collect();
+        if present.is_empty() {
+            return;
         }
-    }
-
-    fn clean(&self, text: &mut String) {
-        for form in &self.forms {
-            let form = form.expose_secret();
-            if !form.is_empty() && text.contains(form) {
-                *text = text.replace(form, MARK);
+        let word = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
+        let (mut out, mut rest, mut before) = (String::with_capacity(text.len()), &text[..], None);
+        'scan: while let Some(c) = rest.chars().next() {
+            for form in &present {
+                let Some(after) = rest.strip_prefix(form) else {
+                    continue;
+                };
+                let glued = form.len() < MIN_ANYWHERE
+                    && ((word(before) && word(form.chars().next()))
+                        || (word(after.chars().next()) && word(form.chars().last())));
+                if !glued {
+                    out.push_str(MARK);
+                    (rest, before) = (after, form.chars().last());
+                    continue 'scan;
+                }
             }
+            out.push(c);
+            (rest, before) = (&rest[c.len_utf8()..], Some(c));
         }
+        *text = out;
     }
 
-    /// `err` with every server-provided text scrubbed.
-    pub(crate) fn error(&self, mut err: Error) -> Error {
-        match &mut err {
-            Error::Api(api) => {
-                self.clean(&mut api.message);
-                api.details.iter_mut().for_each(|d| self.clean(d));
-                api.more_info.iter_mut().for_each(|m| self.clean(m));
-                api.request_id.iter_mut().for_each(|r| self.clean(r));
+    /// Scrubs every server-provided string of a fetch's outcome.
+    pub(crate) fn result(&self, outcome: &mut Result<Balance, Error>) {
+        let clean = |t: &mut String| self.clean(t);
+        let each = |o: Option<&mut String>| o.into_iter().for_each(clean);
+        match outcome {
+            Ok(balance) => {
+                each(balance.currency_mut());
+                each(balance.request_id_mut());
             }
-            Error::Http(http) => {
-                self.clean(&mut http.snippet);
-                http.request_id.iter_mut().for_each(|r| self.clean(r));
+            Err(Error::Api(e)) => {
+                [&mut e.message].into_iter().for_each(clean);
+                [&mut e.more_info, &mut e.details, &mut e.request_id]
+                    .into_iter()
+                    .for_each(|o| each(o.as_mut()));
             }
-            Error::Decode(decode) => match decode.as_mut() {
-                DecodeError::Json { reason, snippet } => {
-                    self.clean(reason);
-                    self.clean(snippet);
+            Err(Error::Http(e)) => {
+                clean(&mut e.body);
+                [&mut e.location, &mut e.request_id]
+                    .into_iter()
+                    .for_each(|o| each(o.as_mut()));
+            }
+            Err(Error::Timeout(e) | Error::Transport(e)) => clean(e.cause_mut()),
+            Err(Error::Decode(e)) => match &mut e.kind {
+                DecodeErrorKind::Json { reason, body } => {
+                    [reason, body].into_iter().for_each(clean)
                 }
-                DecodeError::Balance { raw } | DecodeError::BalanceOutOfRange { raw } => {
-                    self.clean(raw)
-                }
-                DecodeError::ContentType(content_type) => self.clean(content_type),
+                DecodeErrorKind::NotDecimal { raw }
+                | DecodeErrorKind::OutOfRange { raw }
+                | DecodeErrorKind::ContentType { raw }
+                | DecodeErrorKind::AccountMismatch { got: raw, .. } => clean(raw),
+                _ => {}
             },
-            _ => {}
+            Err(_) => {}
         }
-        err
     }
 }
 
 impl std::fmt::Debug for Scrubber {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Scrubber([redacted])")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scrubber(token: &str) -> Scrubber {
+        let sid = "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".parse().expect("sid");
+        Scrubber::new(&Credentials::auth_token(sid, token).expect("credentials"))
+    }
+
+    fn cleaned(s: &Scrubber, text: &str) -> String {
+        let mut text = text.to_owned();
+        s.clean(&mut text);
+        text
+    }
+
+    #[test]
+    fn a_short_secret_leaves_other_words_and_the_marker_alone() {
+        let s = scrubber("t");
+        assert_eq!(cleaned(&s, "not found"), "not found");
+        assert_eq!(cleaned(&s, "token t here"), "token [redacted] here");
+        assert_eq!(cleaned(&s, "t"), "[redacted]");
+    }
+
+    #[test]
+    fn whole_forms_go_and_the_longest_wins() {
+        let token = "0123456789abcdef0123456789abcdef";
+        let s = scrubber(token);
+        let pair = format!("ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa:{token}");
+        assert_eq!(cleaned(&s, &format!("got {pair}!")), "got [redacted]!");
+        assert_eq!(cleaned(&s, &format!("({token})")), "([redacted])");
+        assert_eq!(
+            cleaned(&s, &format!("x{token}y")),
+            "x[redacted]y",
+            "glued or not"
+        );
+        assert_eq!(cleaned(&s, "no secret here"), "no secret here");
+    }
+
+    #[test]
+    fn json_escaped_forms_are_found() {
+        let s = scrubber("a/b\"c\\d");
+        assert_eq!(cleaned(&s, r#"x "a\/b\"c\\d" y"#), r#"x "[redacted]" y"#);
+        assert_eq!(cleaned(&s, r#"x a/b\"c\\d y"#), "x [redacted] y");
     }
 }

@@ -1,17 +1,19 @@
 //! [`RetryPolicy`]: when a failed fetch is tried again, and how long the client waits.
 
 use crate::Error;
-use backon::BackoffBuilder;
+use crate::error::{TransportError, Tries};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 use tokio::time::Instant;
 
 /// Retries for the Balance GET, which is safe to repeat. On by default.
 ///
-/// Retried: connection failures and broken bodies, timeouts, and HTTP 408, 429, 500, 502, 503,
-/// 504. Never retried: other statuses (401, 404, …), undecodable bodies, bad input.
-/// Waits grow exponentially with full jitter (a random wait between zero and the step), and a
-/// server's `Retry-After` (seconds or an HTTP date) is a floor on the wait.
+/// What is retried is what [`Error::is_retryable`] says: timeouts, broken connections, and
+/// HTTP 408, 429, 500, 502, 503, 504; never a 401 or 404, a reply that is not HTTP, a body that
+/// does not decode, or bad input. Waits grow exponentially with full jitter (a random wait
+/// between zero and the step), and a server's `Retry-After` (seconds or an HTTP date) is a
+/// floor on the wait. After retries the error returned is the last attempt's; its
+/// [`attempts`](Error::attempts) and [`stop_reason`](Error::stop_reason) tell the rest.
 ///
 /// ```
 /// use balance_api::RetryPolicy;
@@ -51,10 +53,7 @@ impl Default for RetryPolicy {
 impl RetryPolicy {
     /// One attempt, no retries.
     pub fn none() -> Self {
-        Self {
-            max_attempts: 1,
-            ..Self::default()
-        }
+        Self::default().max_attempts(1)
     }
 
     /// Attempts in all, the first included (at least 1).
@@ -75,8 +74,8 @@ impl RetryPolicy {
         self
     }
 
-    /// The longest `Retry-After` the client will wait; a server asking for more gets an error
-    /// ([`GiveUp::RetryAfterTooLong`]) at once instead of a long silent sleep.
+    /// The longest `Retry-After` the client will wait; a server asking for more gets its error
+    /// returned at once ([`StopReason::RetryAfterTooLong`]) instead of a long silent sleep.
     pub fn max_retry_after(mut self, wait: Duration) -> Self {
         self.max_retry_after = wait;
         self
@@ -94,24 +93,22 @@ impl RetryPolicy {
         self.max_attempts
     }
 
-    /// backon supplies the capped exponential steps; its own jitter adds to a step, so full
-    /// jitter (uniform in [0, step], which spreads a thundering herd best) is applied here.
-    fn steps(&self) -> impl Iterator<Item = Duration> {
-        backon::ExponentialBuilder::default()
-            .with_min_delay(self.base_delay)
-            .with_max_delay(self.max_delay)
-            .without_max_times()
-            .build()
+    /// The backoff step before attempt `number + 1`: `base · 2^(number-1)`, capped.
+    fn step(&self, number: u32) -> Duration {
+        let factor = 2u32.saturating_pow(number.saturating_sub(1));
+        self.base_delay.saturating_mul(factor).min(self.max_delay)
     }
 }
 
 /// Why retrying stopped.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
-pub enum GiveUp {
+pub enum StopReason {
+    /// The error is not worth retrying (or succeeded no better on a later attempt).
+    NotRetryable,
     /// Every allowed attempt failed.
     MaxAttempts,
-    /// The overall deadline would pass before the next attempt could finish.
+    /// The overall deadline passed, or would pass before the next attempt could be made.
     Deadline(Duration),
     /// The server asked to wait longer than [`RetryPolicy::max_retry_after`].
     RetryAfterTooLong {
@@ -120,13 +117,12 @@ pub enum GiveUp {
         /// The configured maximum.
         cap: Duration,
     },
-    /// A later attempt failed in a way that is not worth retrying.
-    NotRetryable,
 }
 
-impl std::fmt::Display for GiveUp {
+impl std::fmt::Display for StopReason {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
+            Self::NotRetryable => f.write_str("not retryable"),
             Self::MaxAttempts => f.write_str("no attempts left"),
             Self::Deadline(d) => write!(f, "the {d:?} deadline"),
             Self::RetryAfterTooLong { asked, cap } => {
@@ -135,7 +131,6 @@ impl std::fmt::Display for GiveUp {
                     "the server asked to wait {asked:?}, over the {cap:?} cap"
                 )
             }
-            Self::NotRetryable => f.write_str("not retryable"),
         }
     }
 }
@@ -146,19 +141,8 @@ impl std::fmt::Display for GiveUp {
 pub(crate) struct Pause(Mutex<Option<Instant>>);
 
 impl Pause {
-    fn extend_to(&self, until: Instant) {
-        let mut slot = self
-            .0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if slot.is_none_or(|current| current < until) {
-            *slot = Some(until);
-        }
-    }
-
-    fn until(&self) -> Option<Instant> {
-        *self
-            .0
+    fn slot(&self) -> std::sync::MutexGuard<'_, Option<Instant>> {
+        self.0
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -170,9 +154,8 @@ struct Deadline {
     limit: Duration,
 }
 
-/// Runs `attempt` until it succeeds or the policy says stop. A failure after more than one
-/// attempt, or a stop for a reason other than the error itself (a `Retry-After` over the cap, a
-/// wait that would cross the deadline), is [`Error::GaveUp`], carrying the count and last cause.
+/// Runs `attempt` until it succeeds or the policy says stop, and returns the last attempt's
+/// error with the count and the reason recorded in it.
 ///
 /// `per_attempt` is the HTTP client's own total timeout: while the deadline is further away
 /// than that, the attempt cannot outlive it and no deadline timer is armed (a timer per fetch
@@ -189,26 +172,20 @@ where
 {
     // A deadline too far to represent is no deadline.
     let deadline = policy.deadline.and_then(|limit| {
-        Some(Deadline {
-            at: Instant::now().checked_add(limit)?,
-            limit,
-        })
+        let at = Instant::now().checked_add(limit)?;
+        Some(Deadline { at, limit })
     });
-    let mut steps = policy.steps();
     let mut previous: Option<Error> = None;
     for number in 1.. {
-        if !wait_out_pause(pause, deadline, number).await {
-            let limit = deadline.map_or(Duration::ZERO, |d| d.limit);
-            return Err(match previous {
-                Some(last) => give_up(number - 1, GiveUp::Deadline(limit), last),
-                None => Error::Deadline(limit),
-            });
+        if let (false, Some(d)) = (wait_out_pause(pause, deadline).await, deadline) {
+            let last = previous.unwrap_or_else(|| deadline_passed(d.limit));
+            return Err(stopped(last, number - 1, StopReason::Deadline(d.limit)));
         }
         let outcome = match deadline {
             Some(d) if later(per_attempt).is_none_or(|end| end >= d.at) => {
                 tokio::time::timeout_at(d.at, attempt(number))
                     .await
-                    .unwrap_or(Err(Error::Deadline(d.limit)))
+                    .unwrap_or_else(|_| Err(deadline_passed(d.limit)))
             }
             _ => attempt(number).await,
         };
@@ -220,13 +197,14 @@ where
             Err(err) => err,
         };
         tracing::info!(attempt = number, error = %err, "attempt failed");
-        match next_wait(policy, &err, number, &mut steps, deadline) {
-            Ok(Wait { wait, step }) => {
+        match next_wait(policy, &err, number, deadline) {
+            Ok(wait) => {
                 if err.status().is_some_and(|s| s == 429) {
                     // The whole client backs off at least one full step, even when this task's
                     // jitter drew a short wait.
-                    if let Some(until) = later(wait.max(step)) {
-                        pause.extend_to(until);
+                    if let Some(until) = later(wait.max(policy.step(number))) {
+                        let mut slot = pause.slot();
+                        *slot = Some(slot.map_or(until, |current| current.max(until)));
                     }
                 }
                 tracing::info!(
@@ -237,21 +215,23 @@ where
                 tokio::time::sleep(wait).await;
                 previous = Some(err);
             }
-            Err(reason) => {
-                // A deadline that struck mid-attempt says less than the failure before it.
-                let last = match (err, previous) {
-                    (Error::Deadline(_), Some(before)) => before,
-                    (err, _) => err,
-                };
-                return Err(match reason {
-                    GiveUp::NotRetryable | GiveUp::MaxAttempts if number == 1 => last,
-                    GiveUp::Deadline(_) if matches!(last, Error::Deadline(_)) => last,
-                    _ => give_up(number, reason, last),
-                });
-            }
+            Err(reason) => return Err(stopped(err, number, reason)),
         }
     }
     unreachable!("the attempt loop only ends by returning")
+}
+
+fn stopped(mut err: Error, attempts: u32, stop: StopReason) -> Error {
+    err.set_tries(Tries {
+        attempts,
+        stop: Some(stop),
+    });
+    err
+}
+
+fn deadline_passed(limit: Duration) -> Error {
+    let cause = format!("the {limit:?} deadline passed");
+    Error::Timeout(Box::new(TransportError::new(cause, None, false)))
 }
 
 /// `now + d`, or `None` when that is beyond what an `Instant` can hold.
@@ -261,15 +241,17 @@ fn later(d: Duration) -> Option<Instant> {
 
 /// Sleeps until no 429 pause is in force, re-reading it since other requests may extend it.
 /// Returns false when the deadline comes first: no attempt could succeed in time.
-async fn wait_out_pause(pause: &Pause, deadline: Option<Deadline>, number: u32) -> bool {
+async fn wait_out_pause(pause: &Pause, deadline: Option<Deadline>) -> bool {
     loop {
         let now = Instant::now();
         if deadline.is_some_and(|d| now >= d.at) {
             return false;
         }
-        match pause.until() {
+        // Copied out: the lock must not be held across the sleep.
+        let until = *pause.slot();
+        match until {
             Some(until) if until > now => {
-                tracing::debug!(attempt = number, "waiting out a 429 pause");
+                tracing::debug!("waiting out a 429 pause");
                 tokio::time::sleep_until(deadline.map_or(until, |d| until.min(d.at))).await;
             }
             _ => return true,
@@ -277,53 +259,34 @@ async fn wait_out_pause(pause: &Pause, deadline: Option<Deadline>, number: u32) 
     }
 }
 
-fn give_up(attempts: u32, reason: GiveUp, last: Error) -> Error {
-    Error::GaveUp {
-        attempts,
-        reason,
-        last: Box::new(last),
-    }
-}
-
-struct Wait {
-    /// The jittered wait this request sleeps.
-    wait: Duration,
-    /// The backoff step before jitter.
-    step: Duration,
-}
-
 /// How long to wait before the next attempt, or why there is none.
 fn next_wait(
     policy: &RetryPolicy,
     err: &Error,
     number: u32,
-    steps: &mut impl Iterator<Item = Duration>,
     deadline: Option<Deadline>,
-) -> Result<Wait, GiveUp> {
-    if let Error::Deadline(limit) = err {
-        return Err(GiveUp::Deadline(*limit));
+) -> Result<Duration, StopReason> {
+    if let Some(d) = deadline.filter(|d| Instant::now() >= d.at) {
+        return Err(StopReason::Deadline(d.limit));
     }
-    if !is_retryable(err) {
-        return Err(GiveUp::NotRetryable);
+    if !err.is_retryable() {
+        return Err(StopReason::NotRetryable);
     }
     if number >= policy.max_attempts {
-        return Err(GiveUp::MaxAttempts);
+        return Err(StopReason::MaxAttempts);
     }
     let asked = err.retry_after();
     if let Some(asked) = asked.filter(|a| *a > policy.max_retry_after) {
-        return Err(GiveUp::RetryAfterTooLong {
-            asked,
-            cap: policy.max_retry_after,
-        });
+        let cap = policy.max_retry_after;
+        return Err(StopReason::RetryAfterTooLong { asked, cap });
     }
-    let step = steps.next().unwrap_or(policy.max_delay);
-    let wait = full_jitter(step).max(asked.unwrap_or_default());
+    let wait = full_jitter(policy.step(number)).max(asked.unwrap_or_default());
     match deadline {
         // Sleeping into the deadline would only end in a timeout; say so now.
         Some(d) if later(wait).is_none_or(|resume| resume >= d.at) => {
-            Err(GiveUp::Deadline(d.limit))
+            Err(StopReason::Deadline(d.limit))
         }
-        _ => Ok(Wait { wait, step }),
+        _ => Ok(wait),
     }
 }
 
@@ -331,29 +294,9 @@ fn full_jitter(step: Duration) -> Duration {
     step.mul_f64(fastrand::f64())
 }
 
-fn is_retryable(err: &Error) -> bool {
-    match err {
-        Error::Transport(_) | Error::Timeout(_) => true,
-        Error::Api(_) | Error::Http(_) => err
-            .status()
-            .is_some_and(|s| matches!(s.as_u16(), 408 | 429 | 500 | 502 | 503 | 504)),
-        _ => false,
-    }
-}
-
 /// Parses `Retry-After`: delta-seconds or an HTTP date (RFC 9110 §10.2.3), relative to `now`.
 /// A date in the past means "now"; anything else unreadable is ignored.
-///
-/// ```
-/// use balance_api::parse_retry_after;
-/// use std::time::{Duration, SystemTime};
-///
-/// let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-/// assert_eq!(parse_retry_after("2", now), Some(Duration::from_secs(2)));
-/// assert_eq!(parse_retry_after("Tue, 14 Nov 2023 22:13:30 GMT", now), Some(Duration::from_secs(10)));
-/// assert_eq!(parse_retry_after("soon", now), None);
-/// ```
-pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+pub(crate) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim();
     if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
         // Too many digits for u64 is still "a very long time", which the cap then refuses.
@@ -366,6 +309,7 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     #[test]
     fn full_jitter_spreads_over_the_whole_step() {
@@ -384,11 +328,42 @@ mod tests {
         let policy = RetryPolicy::default()
             .base_delay(Duration::from_millis(100))
             .max_delay(Duration::from_millis(500));
-        let steps: Vec<u64> = policy
-            .steps()
-            .take(5)
-            .map(|d| d.as_millis() as u64)
-            .collect();
+        let steps: Vec<u128> = (1..=5).map(|n| policy.step(n).as_millis()).collect();
         assert_eq!(steps, [100, 200, 400, 500, 500]);
+        assert_eq!(
+            policy.step(u32::MAX),
+            Duration::from_millis(500),
+            "no overflow"
+        );
+    }
+
+    #[test]
+    fn retry_after_examples() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        assert_eq!(parse_retry_after("2", now), Some(Duration::from_secs(2)));
+        let date = "Tue, 14 Nov 2023 22:13:30 GMT";
+        assert_eq!(parse_retry_after(date, now), Some(Duration::from_secs(10)));
+        assert_eq!(parse_retry_after("soon", now), None);
+    }
+
+    proptest! {
+        #[test]
+        fn retry_after_seconds_parse_exactly(secs in any::<u64>()) {
+            prop_assert_eq!(parse_retry_after(&secs.to_string(), SystemTime::now()), Some(Duration::from_secs(secs)));
+        }
+
+        #[test]
+        fn retry_after_dates_parse_to_the_remaining_wait(ahead in 0u64..100_000, base in 946_684_800u64..4_000_000_000) {
+            let now = SystemTime::UNIX_EPOCH + Duration::from_secs(base);
+            let date = httpdate::fmt_http_date(now + Duration::from_secs(ahead));
+            prop_assert_eq!(parse_retry_after(&date, now), Some(Duration::from_secs(ahead)));
+            // A date already past means "retry now".
+            prop_assert_eq!(parse_retry_after(&date, now + Duration::from_secs(ahead + 5)), Some(Duration::ZERO));
+        }
+
+        #[test]
+        fn arbitrary_retry_after_text_never_panics(text in "\\PC{0,40}") {
+            let _ = parse_retry_after(&text, SystemTime::now());
+        }
     }
 }

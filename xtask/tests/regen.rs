@@ -1,5 +1,9 @@
-//! `regen` end to end on temporary copies of `openapi/`: the real upstream copy, the download
-//! path against a loopback server, `--check`, and failures that must leave the files untouched.
+//! `regen` end to end on temporary copies of `openapi/`: a small fixture standing in for the
+//! upstream document, the download path against a loopback server, `--check`, and failures that
+//! must leave the files untouched. The real upstream copy is compared with the committed files
+//! whenever one is available (see `support::real_upstream`).
+
+mod support;
 
 use httpmock::prelude::*;
 use serde_json::{Value, json};
@@ -10,43 +14,13 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
+use support::{
+    BALANCE_SCHEMA, CALLS_PATH, committed, fixture_bytes, fixture_json, fixture_sha, real_upstream,
+    recorded_sha, scratch, scratch_committed, sha256_of, snapshot, write_fixture, write_json,
+};
 use xtask::files::OpenapiDir;
 use xtask::regen::{Options, Outcome, run};
 use xtask::source::{Limits, Source};
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-/// The upstream copy provided beside the project. Its absence fails the test loudly: a green
-/// run must mean the committed fragment was compared with the real document.
-fn upstream() -> PathBuf {
-    let path = std::env::var_os("TWILIO_OAI_SPEC").map_or_else(
-        || workspace().join("../shared/twilio-oai/twilio_api_v2010.json"),
-        PathBuf::from,
-    );
-    assert!(
-        path.is_file(),
-        "UPSTREAM SPEC NOT FOUND at {}: set TWILIO_OAI_SPEC to a copy of twilio_api_v2010.json",
-        path.display()
-    );
-    path
-}
-
-/// A scratch `openapi/` holding copies of the committed files.
-fn scratch() -> (tempfile::TempDir, OpenapiDir) {
-    let tmp = tempfile::tempdir().expect("temp dir");
-    let dir = OpenapiDir(tmp.path().to_path_buf());
-    let committed = OpenapiDir(workspace().join("openapi"));
-    std::fs::copy(committed.fragment(), dir.fragment()).expect("copy fragment");
-    std::fs::copy(committed.provenance(), dir.provenance()).expect("copy provenance");
-    (tmp, dir)
-}
-
-fn snapshot(dir: &OpenapiDir) -> (Vec<u8>, Vec<u8>) {
-    let read = |p: PathBuf| std::fs::read(p).expect("read");
-    (read(dir.fragment()), read(dir.provenance()))
-}
 
 fn opts(source: Source, dir: &OpenapiDir, check: bool) -> Options {
     Options {
@@ -62,46 +36,89 @@ fn opts(source: Source, dir: &OpenapiDir, check: bool) -> Options {
     }
 }
 
-fn upstream_json() -> Value {
-    serde_json::from_slice(&std::fs::read(upstream()).expect("read upstream"))
-        .expect("parse upstream")
-}
-
-fn write_json(dir: &Path, v: &Value) -> PathBuf {
-    let path = dir.join("source.json");
-    std::fs::write(&path, serde_json::to_vec(v).expect("serialize")).expect("write source");
-    path
-}
+// The real upstream document: these run whenever a copy is available, and say so when skipped.
 
 #[test]
 fn the_committed_fragment_is_what_the_upstream_copy_yields() {
-    let doc = upstream_json();
+    let Some(upstream) = real_upstream("the_committed_fragment_is_what_the_upstream_copy_yields")
+    else {
+        return;
+    };
+    let bytes = std::fs::read(&upstream).expect("read upstream");
+    let doc: Value = serde_json::from_slice(&bytes).expect("parse upstream");
     let frag = xtask::extract::fragment(&doc, xtask::BALANCE_PATH).expect("extracts");
-    let committed = std::fs::read(workspace().join("openapi/balance.json")).expect("committed");
+    let committed_bytes = std::fs::read(committed().fragment()).expect("committed");
     assert!(
-        xtask::extract::to_bytes(&frag) == committed,
+        xtask::extract::to_bytes(&frag) == committed_bytes,
         "openapi/balance.json drifted from upstream"
     );
 
-    let record: Value = serde_json::from_slice(
-        &std::fs::read(workspace().join("openapi/provenance.json")).expect("provenance"),
-    )
-    .expect("provenance is JSON");
-    let sha = {
-        use sha2::Digest;
-        xtask::source::hex(&sha2::Sha256::digest(
-            std::fs::read(upstream()).expect("read"),
-        ))
-    };
-    assert_eq!(record["sha256"], Value::String(sha));
+    let record: Value =
+        serde_json::from_slice(&std::fs::read(committed().provenance()).expect("provenance"))
+            .expect("provenance is JSON");
+    assert_eq!(record["sha256"], Value::String(support::sha256_hex(&bytes)));
     assert_eq!(record["source_url"], xtask::UPSTREAM_URL);
 }
 
 #[test]
-fn check_passes_on_the_committed_fragment_and_writes_nothing() {
-    let (_tmp, dir) = scratch();
+fn check_passes_on_the_real_upstream_copy_and_writes_nothing() {
+    let Some(upstream) = real_upstream("check_passes_on_the_real_upstream_copy_and_writes_nothing")
+    else {
+        return;
+    };
+    let (_tmp, dir) = scratch_committed();
     let before = snapshot(&dir);
-    let outcome = run(&opts(Source::File(upstream()), &dir, true)).expect("runs");
+    let outcome = run(&opts(Source::File(upstream), &dir, true)).expect("runs");
+    assert_eq!(outcome, Outcome::UpToDate);
+    assert!(snapshot(&dir) == before);
+}
+
+// The fixture every other test runs on.
+
+#[test]
+fn the_fixture_yields_the_committed_fragment_and_more() {
+    let doc = fixture_json();
+    let frag = xtask::extract::fragment(&doc, xtask::BALANCE_PATH).expect("extracts");
+    let committed_bytes = std::fs::read(committed().fragment()).expect("committed");
+    assert!(
+        xtask::extract::to_bytes(&frag) == committed_bytes,
+        "the fixture does not yield openapi/balance.json byte for byte"
+    );
+
+    // The decoys are there for extraction to leave out...
+    let count = |v: &Value, kind: &str| {
+        v["components"][kind]
+            .as_object()
+            .map_or(0, serde_json::Map::len)
+    };
+    assert_eq!(doc["paths"].as_object().map(serde_json::Map::len), Some(3));
+    assert!(count(&doc, "schemas") > count(&frag, "schemas"));
+    assert!(count(&doc, "securitySchemes") > count(&frag, "securitySchemes"));
+    assert!(doc["components"]["parameters"].is_object());
+    assert!(doc["tags"].as_array().map(Vec::len) > frag["tags"].as_array().map(Vec::len));
+    assert!(doc["x-maturity"].is_array() && frag.get("x-maturity").is_none());
+
+    // ...and well-formed: the decoy path extracts too, sharing the Balance schema.
+    let calls = xtask::extract::fragment(&doc, CALLS_PATH).expect("the decoy path extracts");
+    let schemas = calls["components"]["schemas"].as_object().expect("schemas");
+    assert!(
+        schemas.contains_key("api.v2010.account.call"),
+        "{schemas:?}"
+    );
+    assert!(schemas.contains_key(BALANCE_SCHEMA), "{schemas:?}");
+    assert!(!schemas.contains_key("api.v2010.account"), "{schemas:?}");
+
+    // The scratch copies record the fixture, as a regen from it would.
+    let (_tmp, dir) = scratch();
+    assert_eq!(recorded_sha(&snapshot(&dir).1), fixture_sha());
+}
+
+#[test]
+fn check_passes_on_the_committed_fragment_and_writes_nothing() {
+    let (tmp, dir) = scratch();
+    let before = snapshot(&dir);
+    let source = write_fixture(tmp.path());
+    let outcome = run(&opts(Source::File(source), &dir, true)).expect("runs");
     assert_eq!(outcome, Outcome::UpToDate);
     assert!(snapshot(&dir) == before);
 }
@@ -110,7 +127,7 @@ fn check_passes_on_the_committed_fragment_and_writes_nothing() {
 fn check_fails_naming_a_changed_field_and_writes_nothing() {
     let (tmp, dir) = scratch();
     let before = snapshot(&dir);
-    let mut doc = upstream_json();
+    let mut doc = fixture_json();
     doc["components"]["schemas"]["api.v2010.account.balance"]["properties"]["balance"]["type"] =
         "number".into();
     let source = write_json(tmp.path(), &doc);
@@ -131,7 +148,8 @@ fn check_fails_naming_a_changed_field_and_writes_nothing() {
 #[test]
 fn regen_writes_changes_then_is_idempotent_provenance_included() {
     let (tmp, dir) = scratch();
-    let mut doc = upstream_json();
+    let before = snapshot(&dir);
+    let mut doc = fixture_json();
     let path = &mut doc["paths"][xtask::BALANCE_PATH]["get"];
     path["parameters"][0]["schema"]["pattern"] = "^AC[0-9a-f]{32}$".into();
     doc["components"]["schemas"]["api.v2010.account.balance"]["properties"]["unit"] =
@@ -160,10 +178,8 @@ fn regen_writes_changes_then_is_idempotent_provenance_included() {
     );
     let record: Value = serde_json::from_slice(&written.1).expect("provenance is JSON");
     assert_eq!(record["retrieved_via"], "local copy");
-    assert_ne!(
-        record["sha256"],
-        serde_json::from_slice::<Value>(&scratch_provenance()).expect("json")["sha256"]
-    );
+    assert_eq!(record["sha256"], Value::String(sha256_of(&source)));
+    assert_ne!(record["sha256"], Value::String(recorded_sha(&before.1)));
 
     // Same input again: nothing is rewritten, not even the provenance timestamp.
     std::thread::sleep(Duration::from_millis(1100));
@@ -172,14 +188,10 @@ fn regen_writes_changes_then_is_idempotent_provenance_included() {
     assert!(snapshot(&dir) == written);
 }
 
-fn scratch_provenance() -> Vec<u8> {
-    std::fs::read(workspace().join("openapi/provenance.json")).expect("committed provenance")
-}
-
 #[test]
 fn the_download_path_reads_the_spec_from_a_server() {
     let server = MockServer::start();
-    let body = std::fs::read(upstream()).expect("read upstream");
+    let body = fixture_bytes();
     let mock = server.mock(|when, then| {
         when.method(GET).path("/spec.json");
         then.status(200)
@@ -259,7 +271,7 @@ fn a_non_json_body_is_a_clear_error() {
 
 #[test]
 fn an_openapi_3_1_document_is_refused() {
-    let mut doc = upstream_json();
+    let mut doc = fixture_json();
     doc["openapi"] = "3.1.0".into();
     let (_server, url) = serve(200, &serde_json::to_vec(&doc).expect("serialize"));
     let err = fails_untouched(Source::Url(url), None);
@@ -271,7 +283,7 @@ fn an_openapi_3_1_document_is_refused() {
 
 #[test]
 fn a_missing_balance_path_or_dangling_ref_is_refused() {
-    let mut doc = upstream_json();
+    let mut doc = fixture_json();
     doc["components"]["schemas"]
         .as_object_mut()
         .expect("schemas")
@@ -394,19 +406,9 @@ fn a_missing_local_file_is_a_clear_error() {
     assert!(err.starts_with("reading /nonexistent/spec.json: "), "{err}");
 }
 
-fn sha256_of(path: &Path) -> String {
-    use sha2::Digest;
-    xtask::source::hex(&sha2::Sha256::digest(std::fs::read(path).expect("read")))
-}
-
-fn recorded_sha(provenance: &[u8]) -> String {
-    let record: Value = serde_json::from_slice(provenance).expect("provenance is JSON");
-    record["sha256"].as_str().expect("a sha256").to_owned()
-}
-
-/// The upstream copy with a path added that the Balance fragment does not reach.
+/// The fixture with a path added that the Balance fragment does not reach.
 fn moved_elsewhere(dir: &Path) -> PathBuf {
-    let mut doc = upstream_json();
+    let mut doc = fixture_json();
     doc["paths"]["/2010-04-01/Unrelated.json"] = json!({"get": {}});
     write_json(dir, &doc)
 }
@@ -452,10 +454,11 @@ fn an_upstream_change_outside_the_balance_path_updates_only_the_provenance() {
 
 #[test]
 fn a_missing_provenance_record_is_written_even_when_the_fragment_is_current() {
-    let (_tmp, dir) = scratch();
+    let (tmp, dir) = scratch();
     std::fs::remove_file(dir.provenance()).expect("remove provenance");
-    let outcome = run(&opts(Source::File(upstream()), &dir, false)).expect("runs");
-    let new_sha = sha256_of(&upstream());
+    let source = write_fixture(tmp.path());
+    let outcome = run(&opts(Source::File(source), &dir, false)).expect("runs");
+    let new_sha = fixture_sha();
     assert_eq!(
         outcome,
         Outcome::ProvenanceUpdated {
@@ -512,9 +515,9 @@ fn the_cli_check_passes_when_only_the_upstream_sha_moved() {
     assert!(snapshot(&dir).0 == before.0);
 }
 
-/// The upstream copy with one field of the Balance schema changed.
+/// The fixture with one field of the Balance schema changed.
 fn changed_source(dir: &Path) -> PathBuf {
-    let mut doc = upstream_json();
+    let mut doc = fixture_json();
     doc["components"]["schemas"]["api.v2010.account.balance"]["properties"]["balance"]["type"] =
         "number".into();
     write_json(dir, &doc)
