@@ -220,3 +220,21 @@ async fn a_redirect_to_another_host_is_not_followed() {
         "the other host never saw the request"
     );
 }
+
+#[tokio::test]
+async fn a_60_kb_message_is_kept_but_shown_bounded() {
+    let message = "m".repeat(60_000);
+    let body = serde_json::json!({"code": 20404, "message": message, "more_info": "https://www.twilio.com/docs/errors/20404", "status": 404}).to_string();
+    let err = fetch_with(404, "application/json", &body).await;
+    let Error::Api(api) = &err else {
+        panic!("expected an API error, got {err:?}")
+    };
+    assert_eq!(api.message.len(), 60_000, "the value is whole");
+    let shown = err.to_string();
+    assert!(
+        shown.len() < 1_300,
+        "Display is bounded: {} bytes",
+        shown.len()
+    );
+    assert!(shown.contains('…'), "the cut is marked");
+}

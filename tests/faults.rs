@@ -510,3 +510,42 @@ async fn a_batch_of_200_with_404s_and_an_initial_429_burst() {
         "each 429 retried once, each 404 not at all"
     );
 }
+
+/// Replies that are not HTTP cannot turn into HTTP on a second try: one request each, and the
+/// error names what was wrong rather than only the URL.
+#[tokio::test]
+async fn replies_that_are_not_http_are_not_retried_and_say_why() {
+    let huge_header = format!(
+        "HTTP/1.1 200 OK\r\nx-big: {}\r\n\r\n",
+        "a".repeat(512 * 1024)
+    );
+    let cases: [(&str, Vec<u8>, &str); 3] = [
+        ("oversized header", huge_header.into_bytes(), "too large"),
+        (
+            "garbage",
+            b"hello, this is not HTTP\r\n\r\n".to_vec(),
+            "invalid HTTP",
+        ),
+        ("HTTP/0.9", EXAMPLE_BODY.as_bytes().to_vec(), "invalid HTTP"),
+    ];
+    for (name, bytes, why) in cases {
+        let server = RawServer::start(move |_| Reply {
+            bytes: bytes.clone(),
+            close: true,
+            ..Reply::default()
+        })
+        .await;
+        let err = client(&server.base_url(), Duration::from_secs(2), quick())
+            .fetch_balance()
+            .await
+            .expect_err(name);
+        assert!(matches!(err, Error::Transport(_)), "{name}: {err:?}");
+        assert!(!err.is_retryable(), "{name}");
+        assert_eq!(server.requests(), 1, "{name}: not retried");
+        assert!(err.to_string().contains(why), "{name}: {err}");
+        assert!(
+            !err.to_string().contains("error sending request"),
+            "{name}: {err}"
+        );
+    }
+}

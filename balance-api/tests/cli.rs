@@ -687,3 +687,31 @@ fn installs_nothing_into_the_output_directory_when_the_run_fails_early() {
     assert!(std::fs::read_dir(dir.path()).expect("dir").next().is_none());
     assert!(!Path::new(&target).exists());
 }
+
+#[test]
+fn a_proxy_refusing_the_tunnel_is_named_as_the_cause() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let proxy = format!("http://{}", listener.local_addr().expect("addr"));
+    let refuser = std::thread::spawn(move || {
+        // Every CONNECT the client makes (one per attempt) is refused.
+        for stream in listener.incoming().take(4) {
+            let Ok(mut stream) = stream else { break };
+            let mut head = [0u8; 1024];
+            let _ = stream.read(&mut head);
+            let _ = stream.write_all(b"HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\n\r\n");
+        }
+    });
+    let out = run(balance()
+        .env("TWILIO_ACCOUNT_SID", SID)
+        .env("TWILIO_AUTH_TOKEN", TOKEN)
+        .env("HTTPS_PROXY", &proxy)
+        .args(["--base-url", "https://127.0.0.1:9", "--timeout", "3"]));
+    drop(refuser);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("tunnel") || stdout.contains("proxy"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("error sending request"), "{stdout}");
+}
