@@ -97,7 +97,8 @@ pub fn parse_timeout(text: &str) -> Result<Duration, String> {
 /// Runs `main` on a runtime that is shut down without waiting for its blocking threads: a DNS
 /// lookup stuck in `getaddrinfo` must not keep the process alive past its timeout.
 pub fn run<F: std::future::Future>(main: F) -> Result<F::Output, String> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    // One thread: the work is waiting on the network, and a second costs memory for nothing.
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;

@@ -1,0 +1,509 @@
+//! The MCP tools: `get_balance` and `get_balances`, read-only, over a `balance_api::Client`.
+
+use balance_api::{AccountSid, Balance, Client, Error};
+use rmcp::handler::server::{router::tool::ToolRouter, wrapper::Parameters};
+use rmcp::model::{Implementation, ServerCapabilities, ServerConfig};
+use rmcp::{Json, ServerHandler, schemars, tool, tool_handler, tool_router};
+use serde::{Deserialize, Serialize};
+
+const DEMO_NOTE: &str = "DEMO DATA: the example from Twilio's API documentation, served by \
+    balance-mcp --demo; not a real account";
+const NO_BALANCE_NOTE: &str = "Twilio returned no balance for this account; subaccounts \
+    (child accounts) carry no balance information, the parent account's balance pays for them";
+
+/// Arguments of `get_balance`.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GetBalanceArgs {
+    /// The Account SID (AC followed by 32 hex digits) of the account or subaccount to read.
+    /// Omit it for the account the server's credentials belong to.
+    #[serde(default)]
+    #[schemars(with = "AccountSid", transform = drop_default)]
+    pub account_sid: Option<String>,
+}
+
+/// Arguments of `get_balances`.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GetBalancesArgs {
+    /// The Account SIDs to read, 1 to 100 of them, e.g. every subaccount of the parent.
+    #[schemars(with = "Vec<AccountSid>", length(min = 1, max = 100))]
+    pub account_sids: Vec<String>,
+}
+
+/// `#[serde(default)]` makes schemars write `"default": null`, which is not a valid SID.
+fn drop_default(schema: &mut schemars::Schema) {
+    schema.remove("default");
+}
+
+/// One account's balance.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct BalanceResult {
+    /// The account the balance belongs to.
+    pub account_sid: AccountSid,
+    /// The balance as an exact decimal string, e.g. "0.05"; null when Twilio gives none.
+    pub balance: Option<String>,
+    /// The currency of the balance, e.g. "USD".
+    pub currency: Option<String>,
+    /// Twilio's request id for the response, for support.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// Anything the reader must know about this figure (demo data; no balance information).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// One account of a batch: its balance, or why it could not be read.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct BatchEntry {
+    /// The account asked for.
+    pub account_sid: AccountSid,
+    /// The balance, when it could be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result: Option<BalanceResult>,
+    /// Why it could not be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorResult>,
+}
+
+/// A failure to read one account.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct ErrorResult {
+    /// Twilio's error code (see https://www.twilio.com/docs/errors), when Twilio sent one.
+    pub code: Option<u32>,
+    /// The HTTP status, when a response arrived.
+    pub status: Option<u16>,
+    /// What went wrong, in one line.
+    pub message: String,
+    /// Twilio's request id, for support.
+    pub request_id: Option<String>,
+}
+
+/// The balances of a batch, in the order asked.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct Balances {
+    /// One entry per account asked for, in order.
+    pub balances: Vec<BatchEntry>,
+}
+
+/// The server: one client, and whether it talks to the demo server.
+#[derive(Clone)]
+pub struct BalanceServer {
+    client: Client,
+    demo: bool,
+    tool_router: ToolRouter<Self>,
+}
+
+#[tool_router]
+impl BalanceServer {
+    pub fn new(client: Client, demo: bool) -> Self {
+        Self {
+            client,
+            demo,
+            tool_router: Self::tool_router(),
+        }
+    }
+
+    #[tool(
+        description = "Read the current balance of a Twilio account: the parent account of the \
+            configured credentials (omit account_sid), or one of its subaccounts (pass its \
+            Account SID). Returns the amount as an exact decimal string with its currency. \
+            Subaccounts usually carry no balance of their own (the parent's balance pays for \
+            them), and Twilio notes that balance changes may take a while to show.",
+        annotations(
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn get_balance(
+        &self,
+        Parameters(args): Parameters<GetBalanceArgs>,
+    ) -> Result<Json<BalanceResult>, String> {
+        let account = match &args.account_sid {
+            Some(text) => text.parse().map_err(|e| format!("account_sid: {e}"))?,
+            None => self.client.account_sid().clone(),
+        };
+        match self.client.fetch_balance_of(&account).await {
+            Ok(balance) => Ok(Json(self.result(account, &balance))),
+            Err(e) => Err(describe(&e)),
+        }
+    }
+
+    #[tool(
+        description = "Read the balances of up to 100 Twilio accounts at once, e.g. every \
+            subaccount, to answer questions such as which ones are low. Each account gets its \
+            balance or its own error, in the order given; one failure does not fail the rest. \
+            Subaccounts usually carry no balance of their own.",
+        annotations(
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn get_balances(
+        &self,
+        Parameters(args): Parameters<GetBalancesArgs>,
+    ) -> Result<Json<Balances>, String> {
+        if !(1..=100).contains(&args.account_sids.len()) {
+            return Err("account_sids must hold 1 to 100 Account SIDs".into());
+        }
+        // Every SID is checked before the first request.
+        let accounts = (args.account_sids.iter().enumerate())
+            .map(|(i, s)| s.parse().map_err(|e| format!("account_sids[{i}]: {e}")))
+            .collect::<Result<Vec<AccountSid>, String>>()?;
+        let results = self.client.fetch_balances(accounts, 8).await;
+        let balances = results
+            .into_iter()
+            .map(|(account, result)| match result {
+                Ok(balance) => BatchEntry {
+                    result: Some(self.result(account.clone(), &balance)),
+                    account_sid: account,
+                    error: None,
+                },
+                Err(e) => BatchEntry {
+                    account_sid: account,
+                    result: None,
+                    error: Some(ErrorResult {
+                        code: match &e {
+                            Error::Api(api) => api.code,
+                            _ => None,
+                        },
+                        status: e.status().map(|s| s.as_u16()),
+                        message: e.to_string(),
+                        request_id: e.request_id().map(str::to_owned),
+                    }),
+                },
+            })
+            .collect();
+        Ok(Json(Balances { balances }))
+    }
+
+    fn result(&self, account: AccountSid, balance: &Balance) -> BalanceResult {
+        let notes: Vec<&str> = [
+            self.demo.then_some(DEMO_NOTE),
+            balance.amount().is_none().then_some(NO_BALANCE_NOTE),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        BalanceResult {
+            account_sid: account,
+            balance: balance.amount().map(|d| d.to_string()),
+            currency: balance.currency().map(str::to_owned),
+            request_id: balance.request_id().map(str::to_owned),
+            note: (!notes.is_empty()).then(|| notes.join("; ")),
+        }
+    }
+}
+
+/// The error as the tool's text: one line, with the request id when there is one.
+fn describe(e: &Error) -> String {
+    match e.request_id() {
+        Some(id) => format!("{e} (request id {id:?})"),
+        None => e.to_string(),
+    }
+}
+
+#[tool_handler(router = self.tool_router)]
+impl ServerHandler for BalanceServer {
+    fn get_info(&self) -> ServerConfig {
+        let mut instructions = String::from(
+            "Reads Twilio account balances (read-only). get_balance for one account (the \
+             credentials' own when account_sid is omitted), get_balances for up to 100.",
+        );
+        if self.demo {
+            instructions.push_str(" DEMO MODE: every figure is the documented example.");
+        }
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(Implementation::new(
+                "balance-mcp",
+                env!("CARGO_PKG_VERSION"),
+            ))
+            .with_instructions(instructions)
+    }
+}
+
+/// In-process: the server and an rmcp client over a duplex pipe (the pattern of rmcp's own
+/// tests), the server's client aimed at httpmock.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use httpmock::prelude::*;
+    use rmcp::model::{CallToolRequestParams, CallToolResult};
+    use rmcp::service::{RoleClient, RunningService};
+    use rmcp::{RoleServer, ServiceExt};
+    use serde_json::{Value, json};
+
+    const SID: &str = "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    const SUB: &str = "AC0123456789abcdef0123456789abcdef";
+    const TOKEN: &str = "mcp-test-token-0123456789abcdef0";
+
+    struct Session {
+        client: RunningService<RoleClient, ()>,
+        _server: tokio::task::JoinHandle<Option<RunningService<RoleServer, BalanceServer>>>,
+    }
+
+    async fn connect(twilio: &MockServer) -> Session {
+        let creds =
+            balance_api::Credentials::auth_token(SID.parse().expect("sid"), TOKEN).expect("creds");
+        let client = Client::builder()
+            .credentials(creds)
+            .base_url(twilio.base_url())
+            .retry(balance_api::RetryPolicy::none())
+            .build()
+            .expect("client");
+        let (server_io, client_io) = tokio::io::duplex(4096);
+        let server = tokio::spawn(async move {
+            BalanceServer::new(client, false)
+                .serve(server_io)
+                .await
+                .ok()
+        });
+        let client = ().serve(client_io).await.expect("initialized");
+        Session {
+            client,
+            _server: server,
+        }
+    }
+
+    async fn call(session: &Session, tool: &'static str, args: Value) -> CallToolResult {
+        let args = args.as_object().cloned().expect("an object");
+        let params = CallToolRequestParams::new(tool).with_arguments(args);
+        session
+            .client
+            .call_tool(params)
+            .await
+            .expect("a tool result")
+    }
+
+    fn text(result: &CallToolResult) -> String {
+        serde_json::to_value(&result.content)
+            .expect("content")
+            .to_string()
+    }
+
+    async fn twilio_with<'a>(
+        server: &'a MockServer,
+        sid: &str,
+        status: u16,
+        body: String,
+    ) -> httpmock::Mock<'a> {
+        server
+            .mock_async(|when, then| {
+                when.method(GET)
+                    .path(format!("/2010-04-01/Accounts/{sid}/Balance.json"));
+                then.status(status)
+                    .header("content-type", "application/json")
+                    .header("twilio-request-id", "RQ0123456789abcdef0123456789abcdef")
+                    .body(body);
+            })
+            .await
+    }
+
+    fn balance_body(sid: &str) -> String {
+        format!(r#"{{"account_sid":"{sid}","balance":"12.3400","currency":"EUR"}}"#)
+    }
+
+    #[tokio::test]
+    async fn the_tools_and_their_schemas() {
+        let twilio = MockServer::start_async().await;
+        let session = connect(&twilio).await;
+        let tools = session.client.list_all_tools().await.expect("tools");
+        let names: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
+        assert_eq!(names, ["get_balance", "get_balances"]);
+        let spec: Value =
+            serde_json::from_str(balance_api_gen::ACCOUNT_SID_SCHEMA).expect("schema");
+        for tool in &tools {
+            let input = Value::Object((*tool.input_schema).clone());
+            assert_eq!(input["additionalProperties"], false, "{input}");
+            let sid = match tool.name.as_ref() {
+                "get_balance" => input["properties"]["account_sid"].clone(),
+                _ => input["properties"]["account_sids"]["items"].clone(),
+            };
+            for key in ["pattern", "minLength", "maxLength"] {
+                assert_eq!(sid[key], spec[key], "{key} from the spec: {input}");
+            }
+            assert!(tool.output_schema.is_some(), "{}", tool.name);
+            let hints = tool.annotations.as_ref().expect("annotations");
+            assert_eq!(
+                (
+                    hints.read_only_hint,
+                    hints.idempotent_hint,
+                    hints.destructive_hint,
+                    hints.open_world_hint
+                ),
+                (Some(true), Some(true), Some(false), Some(true))
+            );
+            assert!(
+                tool.description
+                    .as_deref()
+                    .is_some_and(|d| d.contains("subaccount"))
+            );
+        }
+        let input = Value::Object((*tools[0].input_schema).clone());
+        assert!(
+            input.get("required").is_none(),
+            "account_sid is optional: {input}"
+        );
+        let batch = Value::Object((*tools[1].input_schema).clone());
+        assert_eq!(
+            (
+                batch["properties"]["account_sids"]["minItems"].clone(),
+                batch["properties"]["account_sids"]["maxItems"].clone()
+            ),
+            (json!(1), json!(100))
+        );
+    }
+
+    #[tokio::test]
+    async fn own_account_and_a_subaccount_hit_their_paths() {
+        let own_server = MockServer::start_async().await;
+        let own = twilio_with(&own_server, SID, 200, balance_body(SID)).await;
+        let session = connect(&own_server).await;
+        let result = call(&session, "get_balance", json!({})).await;
+        assert_eq!(result.is_error, Some(false), "{}", text(&result));
+        let structured = result.structured_content.clone().expect("structured");
+        assert_eq!(
+            structured,
+            json!({"account_sid": SID, "balance": "12.3400", "currency": "EUR", "request_id": "RQ0123456789abcdef0123456789abcdef"})
+        );
+        assert!(
+            text(&result).contains(&structured.to_string().replace('"', "\\\"")),
+            "same JSON as text"
+        );
+        assert_eq!(own.calls_async().await, 1);
+
+        let sub_server = MockServer::start_async().await;
+        let sub = twilio_with(&sub_server, SUB, 200, balance_body(SUB)).await;
+        let session = connect(&sub_server).await;
+        let result = call(&session, "get_balance", json!({"account_sid": SUB})).await;
+        assert_eq!(
+            result.structured_content.expect("structured")["account_sid"],
+            SUB
+        );
+        assert_eq!(sub.calls_async().await, 1);
+    }
+
+    #[tokio::test]
+    async fn a_child_account_without_balance_says_so() {
+        let twilio = MockServer::start_async().await;
+        twilio_with(
+            &twilio,
+            SUB,
+            200,
+            format!(r#"{{"account_sid":"{SUB}","balance":null,"currency":null}}"#),
+        )
+        .await;
+        let session = connect(&twilio).await;
+        let result = call(&session, "get_balance", json!({"account_sid": SUB})).await;
+        let structured = result.structured_content.expect("structured");
+        assert_eq!(structured["balance"], Value::Null);
+        assert!(
+            structured["note"]
+                .as_str()
+                .is_some_and(|n| n.contains("no balance")),
+            "{structured}"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_invalid_sid_or_a_misspelt_argument_is_a_tool_error_and_sends_nothing() {
+        let twilio = MockServer::start_async().await;
+        let any = twilio
+            .mock_async(|when, then| {
+                when.any_request();
+                then.status(200).body(balance_body(SID));
+            })
+            .await;
+        let session = connect(&twilio).await;
+        for (tool, args, says) in [
+            (
+                "get_balance",
+                json!({"account_sid": "AC123"}),
+                "invalid Account SID",
+            ),
+            ("get_balance", json!({"acount_sid": SUB}), "unknown field"),
+            (
+                "get_balances",
+                json!({"account_sids": [SUB, "ACzz"]}),
+                "account_sids[1]",
+            ),
+            ("get_balances", json!({"account_sids": []}), "1 to 100"),
+        ] {
+            let result = call(&session, tool, args).await;
+            assert_eq!(result.is_error, Some(true), "{tool}");
+            assert!(text(&result).contains(says), "{tool}: {}", text(&result));
+        }
+        assert_eq!(any.calls_async().await, 0, "no request for a refused call");
+        let unknown = session
+            .client
+            .call_tool(CallToolRequestParams::new("nope"))
+            .await;
+        assert!(unknown.is_err(), "an unknown tool is a protocol error");
+    }
+
+    #[tokio::test]
+    async fn twilio_errors_are_tool_errors_with_code_link_and_request_id_but_no_token() {
+        for (status, code) in [(401, 20003), (404, 20404)] {
+            let body = format!(
+                r#"{{"code":{code},"message":"failed with {TOKEN}","more_info":"https://www.twilio.com/docs/errors/{code}","status":{status}}}"#
+            );
+            let twilio = MockServer::start_async().await;
+            twilio_with(&twilio, SID, status, body).await;
+            let session = connect(&twilio).await;
+            let result = call(&session, "get_balance", json!({})).await;
+            assert_eq!(result.is_error, Some(true));
+            let shown = text(&result);
+            for part in [
+                format!("Twilio error {code}"),
+                format!("https://www.twilio.com/docs/errors/{code}"),
+                "RQ0123456789abcdef0123456789abcdef".to_owned(),
+            ] {
+                assert!(shown.contains(&part), "{part}: {shown}");
+            }
+            assert!(!shown.contains(TOKEN), "{shown}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_batch_keeps_order_with_one_failing_account() {
+        let twilio = MockServer::start_async().await;
+        let sids: Vec<String> = (1..=4).map(|i| format!("AC{i:032x}")).collect();
+        for (i, sid) in sids.iter().enumerate() {
+            let (status, body) = if i == 2 {
+                (404, r#"{"code":20404,"message":"not found","more_info":"https://www.twilio.com/docs/errors/20404","status":404}"#.to_owned())
+            } else {
+                (200, balance_body(sid))
+            };
+            twilio
+                .mock_async(|when, then| {
+                    when.path(format!("/2010-04-01/Accounts/{sid}/Balance.json"));
+                    then.status(status).body(body);
+                })
+                .await;
+        }
+        let session = connect(&twilio).await;
+        let result = call(&session, "get_balances", json!({"account_sids": sids})).await;
+        assert_eq!(result.is_error, Some(false));
+        let entries = result.structured_content.expect("structured")["balances"]
+            .as_array()
+            .cloned()
+            .expect("array");
+        let order: Vec<&str> = entries
+            .iter()
+            .map(|e| e["account_sid"].as_str().unwrap_or("?"))
+            .collect();
+        assert_eq!(order, sids.iter().map(String::as_str).collect::<Vec<_>>());
+        assert_eq!(entries[2]["error"]["code"], 20404);
+        assert_eq!(entries[2]["error"]["status"], 404);
+        assert!(
+            entries
+                .iter()
+                .enumerate()
+                .all(|(i, e)| (i == 2) == e["result"].is_null())
+        );
+    }
+}
