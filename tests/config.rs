@@ -277,4 +277,14 @@ fn a_base_url_with_a_query_or_fragment_is_refused() {
         .base_url("http://127.0.0.1:9/prefix/")
         .build();
     assert!(ok.is_ok(), "a path prefix is fine");
+    let bad_edge = Client::builder()
+        .credentials(token_credentials())
+        .base_url("http://127.0.0.1:9")
+        .edge("a/b")
+        .build()
+        .expect_err("a bad edge is refused even where a base URL makes it moot");
+    assert!(
+        bad_edge.to_string().contains("edge must be a host label"),
+        "{bad_edge}"
+    );
 }

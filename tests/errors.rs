@@ -238,3 +238,22 @@ async fn a_60_kb_message_is_kept_but_shown_bounded() {
     );
     assert!(shown.contains('…'), "the cut is marked");
 }
+
+/// The traits users expect, checked by the compiler.
+#[test]
+fn public_types_have_the_expected_traits() {
+    fn error<T: std::error::Error + Send + Sync + 'static>() {}
+    fn value<T: Clone + std::fmt::Debug + PartialEq + serde::Serialize + Send + Sync>() {}
+    fn key<
+        T: Clone + Eq + Ord + std::hash::Hash + std::fmt::Display + std::str::FromStr + AsRef<str>,
+    >() {
+    }
+    error::<Error>();
+    error::<balance_api::InvalidSid>();
+    value::<balance_api::Balance>();
+    value::<AccountSid>();
+    key::<AccountSid>();
+    fn deserialize<T: serde::de::DeserializeOwned + schemars::JsonSchema>() {}
+    deserialize::<AccountSid>();
+    deserialize::<balance_api::Balance>();
+}

@@ -549,3 +549,34 @@ async fn replies_that_are_not_http_are_not_retried_and_say_why() {
         );
     }
 }
+
+#[tokio::test]
+async fn an_error_body_over_the_cap_says_so_rather_than_empty() {
+    let server = RawServer::start(|_| Reply {
+        bytes: format!(
+            "HTTP/1.1 500 Internal Server Error\r\ncontent-type: text/plain\r\ncontent-length: {}\r\n\r\n",
+            10 << 20
+        )
+        .into_bytes(),
+        repeat: Some((&ZEROS, 160)),
+        ..Reply::default()
+    })
+    .await;
+    let err = client(
+        &server.base_url(),
+        Duration::from_secs(5),
+        RetryPolicy::none(),
+    )
+    .fetch_balance()
+    .await
+    .expect_err("500");
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(500));
+    let Error::Http(http) = &err else {
+        panic!("{err:?}")
+    };
+    assert!(http.incomplete && http.body.is_empty(), "{http:?}");
+    assert!(
+        err.to_string().contains("its body could not be read"),
+        "{err}"
+    );
+}

@@ -243,15 +243,14 @@ impl ClientBuilder {
 impl Settings {
     /// The URL requests go to: the override as given, or the spec's server with region and edge.
     pub(crate) fn base_url(&self) -> Result<Url, ConfigError> {
+        // Checked whether or not a base URL makes them moot: a bad value is a mistake to report.
+        check_label(self.region.as_deref()).map_err(|p| ConfigError::new(format!("region {p}")))?;
+        check_label(self.edge.as_deref()).map_err(|p| ConfigError::new(format!("edge {p}")))?;
         let url = match &self.base_url {
             // The text is not repeated: it may hold a password.
             Some(given) => Url::parse(given)
                 .map_err(|e| ConfigError::new(format!("the base URL is not a URL: {e}")))?,
             None => {
-                check_label(self.region.as_deref())
-                    .map_err(|p| ConfigError::new(format!("region {p}")))?;
-                check_label(self.edge.as_deref())
-                    .map_err(|p| ConfigError::new(format!("edge {p}")))?;
                 let mut url = Url::parse(balance_api_gen::SERVER_URL)
                     .map_err(|e| ConfigError::new(format!("the spec's server URL: {e}")))?;
                 let host = url.host_str().unwrap_or_default().to_owned();

@@ -267,6 +267,9 @@ pub struct HttpError {
     /// The body as text (lossily decoded, at most the client's body cap); `Display` shows the
     /// start of it.
     pub body: String,
+    /// Whether reading the body failed part-way (over the cap, or the connection broke), so
+    /// `body` holds only what arrived.
+    pub incomplete: bool,
     /// Where a redirect pointed.
     pub location: Option<String>,
     /// The `Twilio-Request-Id` response header, if any.
@@ -285,6 +288,9 @@ impl fmt::Display for HttpError {
                 self.status,
                 Shown::short(to)
             )?,
+            (None, "") if self.incomplete => {
+                write!(f, "HTTP {} (its body could not be read)", self.status)?
+            }
             (None, "") => write!(f, "HTTP {} with an empty body", self.status)?,
             (None, body) => write!(f, "HTTP {}: \"{}\"", self.status, Shown::short(body))?,
         }

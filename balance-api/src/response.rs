@@ -81,14 +81,19 @@ fn transport(e: reqwest::Error) -> Error {
 /// error JSON when it is one.
 async fn from_status(response: reqwest::Response) -> Error {
     let (status, headers) = (response.status(), response.headers().clone());
-    let body = match response.bytes().await {
-        Ok(bytes) => bytes,
+    match response.bytes().await {
+        Ok(body) => error_from_parts(status, &headers, &body),
         // Nothing arrived in time: that is the failure to report.
-        Err(e) if e.is_timeout() => return transport(e),
+        Err(e) if e.is_timeout() => transport(e),
         // Over the cap, or broken part-way: the status still says what happened.
-        Err(_) => Default::default(),
-    };
-    error_from_parts(status, &headers, &body)
+        Err(_) => {
+            let mut err = error_from_parts(status, &headers, b"");
+            if let Error::Http(http) = &mut err {
+                http.incomplete = true;
+            }
+            err
+        }
+    }
 }
 
 /// Twilio's error JSON when the body is one, else the status and the body as text. Total: any
@@ -124,6 +129,7 @@ pub(crate) fn error_from_parts(status: StatusCode, headers: &HeaderMap, body: &[
         _ => Error::Http(Box::new(HttpError {
             status,
             body: String::from_utf8_lossy(body).into_owned(),
+            incomplete: false,
             location,
             request_id,
             retry_after,

@@ -181,11 +181,15 @@ where
             let last = previous.unwrap_or_else(|| deadline_passed(d.limit));
             return Err(stopped(last, number - 1, StopReason::Deadline(d.limit)));
         }
+        let mut cut = false;
         let outcome = match deadline {
             Some(d) if later(per_attempt).is_none_or(|end| end >= d.at) => {
                 tokio::time::timeout_at(d.at, attempt(number))
                     .await
-                    .unwrap_or_else(|_| Err(deadline_passed(d.limit)))
+                    .unwrap_or_else(|_| {
+                        cut = true;
+                        Err(deadline_passed(d.limit))
+                    })
             }
             _ => attempt(number).await,
         };
@@ -197,16 +201,19 @@ where
             Err(err) => err,
         };
         tracing::info!(attempt = number, error = %err, "attempt failed");
-        match next_wait(policy, &err, number, deadline) {
+        let next = next_wait(policy, &err, number, deadline);
+        if err.status().is_some_and(|s| s == 429) {
+            // The whole client backs off at least one full step (or what the server asked, up
+            // to the cap), even when this task's jitter drew a short wait or it stops here.
+            let asked = (err.retry_after().unwrap_or_default()).min(policy.max_retry_after);
+            let wait = *next.as_ref().unwrap_or(&Duration::ZERO);
+            if let Some(until) = later(wait.max(asked).max(policy.step(number))) {
+                let mut slot = pause.slot();
+                *slot = Some(slot.map_or(until, |current| current.max(until)));
+            }
+        }
+        match next {
             Ok(wait) => {
-                if err.status().is_some_and(|s| s == 429) {
-                    // The whole client backs off at least one full step, even when this task's
-                    // jitter drew a short wait.
-                    if let Some(until) = later(wait.max(policy.step(number))) {
-                        let mut slot = pause.slot();
-                        *slot = Some(slot.map_or(until, |current| current.max(until)));
-                    }
-                }
                 tracing::info!(
                     attempt = number,
                     wait_ms = wait.as_millis() as u64,
@@ -215,7 +222,14 @@ where
                 tokio::time::sleep(wait).await;
                 previous = Some(err);
             }
-            Err(reason) => return Err(stopped(err, number, reason)),
+            Err(reason) => {
+                // A deadline that cut an attempt short says less than the failure before it.
+                let last = match (cut, previous) {
+                    (true, Some(before)) => before,
+                    _ => err,
+                };
+                return Err(stopped(last, number, reason));
+            }
         }
     }
     unreachable!("the attempt loop only ends by returning")

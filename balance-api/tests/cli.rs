@@ -611,8 +611,9 @@ fn http_proxy_from_the_environment_is_honoured_when_it_is_loopback() {
 async fn hostile_server_text_is_escaped_and_scrubbed_on_every_path() {
     use base64::Engine;
     let auth = base64::engine::general_purpose::STANDARD.encode(format!("{SID}:{TOKEN}"));
-    let forged =
-        format!("USD\r\u{1b}[2K{SID}: 1000000.00 USD\u{1b}]0;pwned\u{7}\u{9b}1A\u{202e}{TOKEN}");
+    let forged = format!(
+        "USD\r\u{1b}[2K{SID}: 1000000.00 USD\u{1b}]0;pwned\u{7}\u{7f}\u{9b}1A\u{202e}{TOKEN}"
+    );
     let other = sid(9);
     let server = MockServer::start_async().await;
     let ok_body =
@@ -714,4 +715,19 @@ fn a_proxy_refusing_the_tunnel_is_named_as_the_cause() {
         "{stdout}"
     );
     assert!(!stdout.contains("error sending request"), "{stdout}");
+}
+
+#[test]
+fn an_accounts_file_with_no_account_is_an_error_not_the_parent_account() {
+    let dir = tempfile::tempdir().expect("dir");
+    let file = dir.path().join("empty.txt");
+    std::fs::write(&file, "# nothing generated today\n\n").expect("write");
+    let out = run(balance().args(["--accounts-file", &file.to_string_lossy()]));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty(), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stderr).contains("lists no account"),
+        "{}",
+        text(&out.stderr)
+    );
 }

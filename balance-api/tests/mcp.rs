@@ -70,6 +70,7 @@ fn a_demo_session_over_pipes() {
                 json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}),
                 json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "get_balance", "arguments": {}}}),
                 json!({"jsonrpc": "2.0", "id": 4, "method": "tools/call", "params": {"name": "nope", "arguments": {}}}),
+                json!({"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": {"name": "get_balance", "arguments": {"account_sid": "ACbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"}}}),
             ],
         );
         assert_eq!(code, Some(0), "exit 0 on EOF: {stderr}");
@@ -95,6 +96,9 @@ fn a_demo_session_over_pipes() {
             answers[3]["error"]["code"].is_i64(),
             "an unknown tool is a JSON-RPC error"
         );
+        assert_eq!(answers[4]["result"]["isError"], true);
+        let text = answers[4]["result"]["content"].to_string();
+        assert!(text.contains("DEMO MODE"), "{text}");
     }
 }
 

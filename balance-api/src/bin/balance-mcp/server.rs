@@ -127,7 +127,7 @@ impl BalanceServer {
         };
         match self.client.fetch_balance_of(&account).await {
             Ok(balance) => Ok(Json(self.result(account, &balance))),
-            Err(e) => Err(describe(&e)),
+            Err(e) => Err(self.describe(&e)),
         }
     }
 
@@ -172,13 +172,27 @@ impl BalanceServer {
                             _ => None,
                         },
                         status: e.status().map(|s| s.as_u16()),
-                        message: e.to_string(),
+                        message: self.describe(&e),
                         request_id: e.request_id().map(str::to_owned),
                     }),
                 },
             })
             .collect();
         Ok(Json(Balances { balances }))
+    }
+
+    /// The error as the tool's text: one line, with the request id when there is one, and
+    /// marked in demo mode (a "not found" there says nothing about a real account).
+    fn describe(&self, e: &Error) -> String {
+        let demo = if self.demo {
+            "DEMO MODE (only the documented example exists): "
+        } else {
+            ""
+        };
+        match e.request_id() {
+            Some(id) => format!("{demo}{e} (request id {id:?})"),
+            None => format!("{demo}{e}"),
+        }
     }
 
     fn result(&self, account: AccountSid, balance: &Balance) -> BalanceResult {
@@ -196,14 +210,6 @@ impl BalanceServer {
             request_id: balance.request_id().map(str::to_owned),
             note: (!notes.is_empty()).then(|| notes.join("; ")),
         }
-    }
-}
-
-/// The error as the tool's text: one line, with the request id when there is one.
-fn describe(e: &Error) -> String {
-    match e.request_id() {
-        Some(id) => format!("{e} (request id {id:?})"),
-        None => e.to_string(),
     }
 }
 

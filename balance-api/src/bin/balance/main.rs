@@ -15,6 +15,9 @@ use output::{Format, Report};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// How much later than `--timeout` the whole run is cut, after each fetch's own deadline.
+const RUN_GRACE: std::time::Duration = std::time::Duration::from_millis(500);
+
 const AFTER_HELP: &str = "\
 Exit status:
   0  every balance was fetched (and is at or above --min, if given)
@@ -110,8 +113,11 @@ async fn run(args: Args) -> Result<ExitCode, Error> {
         (args.settings.apply(demo.builder()?)?, Some(demo))
     };
     let client = builder.user_agent_suffix("balance-cli").build()?;
-    if accounts.is_empty() {
+    if args.accounts.is_empty() && args.accounts_file.is_none() {
         accounts.push(client.account_sid().clone());
+    } else if accounts.is_empty() {
+        // A generated list that came out empty must not pass as "all good".
+        return Err(ConfigError::new("--accounts-file lists no account").into());
     }
     let results = fetch(&client, accounts, &args).await;
     let format = if args.json { Format::Json } else { args.format };
@@ -120,7 +126,9 @@ async fn run(args: Args) -> Result<ExitCode, Error> {
     match &args.output {
         Some(path) => output::write_atomically(path, text.as_bytes())
             .map_err(|e| ConfigError::new(format!("--output {}: {e}", path.display())))?,
-        None => print!("{text}"),
+        // Not print!: a closed pipe is an error to report, not a panic.
+        None => std::io::Write::write_all(&mut std::io::stdout(), text.as_bytes())
+            .map_err(|e| ConfigError::new(format!("stdout: {e}")))?,
     }
     if format == Format::Text {
         report.below_lines().for_each(|line| eprintln!("{line}"));
@@ -128,7 +136,9 @@ async fn run(args: Args) -> Result<ExitCode, Error> {
     Ok(ExitCode::from(report.exit_status()))
 }
 
-/// The batch, bounded as a whole by `--timeout` (each fetch is bounded by it too).
+/// The batch, bounded as a whole by `--timeout`. Each fetch is bounded by it too and ends first
+/// with its own "timed out" error; the whole-run bound (a little later, so the two never race)
+/// catches accounts still queued behind `--concurrency` when time runs out.
 async fn fetch(
     client: &Client,
     accounts: Vec<AccountSid>,
@@ -137,10 +147,12 @@ async fn fetch(
     let batch = client.fetch_balances(accounts.clone(), args.concurrency.into());
     match args.settings.timeout {
         None => batch.await,
-        Some(limit) => match tokio::time::timeout(limit, batch).await {
+        Some(limit) => match tokio::time::timeout(limit + RUN_GRACE, batch).await {
             Ok(results) => results,
             Err(_) => {
-                let why = format!("--timeout {limit:?} passed before every account was fetched");
+                let why = format!(
+                    "not fetched: the --timeout of {limit:?} ran out first (raise it, or --concurrency)"
+                );
                 let err = || Error::Config(ConfigError::new(why.clone()));
                 accounts.into_iter().map(|a| (a, Err(err()))).collect()
             }

@@ -183,12 +183,13 @@ fn label(text: &str) -> String {
         .collect()
 }
 
-/// JSON with every non-ASCII character written as `\u` escapes: the same value, and no byte a
-/// terminal could take for a control sequence (serde_json leaves C1 controls and bidi marks raw).
+/// JSON with every non-ASCII character and DEL written as `\u` escapes: the same value, and no
+/// byte a terminal could take for a control sequence (serde_json leaves DEL, C1 controls and
+/// bidi marks raw; it escapes the other ASCII controls itself).
 fn ascii_json(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
-        if c.is_ascii() {
+        if c.is_ascii() && c != '\u{7f}' {
             out.push(c);
         } else {
             for unit in c.encode_utf16(&mut [0; 2]) {
