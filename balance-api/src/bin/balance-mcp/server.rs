@@ -69,7 +69,7 @@ pub struct BatchEntry {
 /// A failure to read one account.
 #[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct ErrorResult {
-    /// Twilio's error code (see https://www.twilio.com/docs/errors), when Twilio sent one.
+    /// Twilio's error code (see <https://www.twilio.com/docs/errors>), when Twilio sent one.
     pub code: Option<u32>,
     /// The HTTP status, when a response arrived.
     pub status: Option<u16>,
