@@ -265,6 +265,16 @@ mod server {
         format!("http://{addr}")
     }
 
+    /// The 34-character SID after `/Accounts/` in the request line, if there is one.
+    fn requested_sid(head: &[u8]) -> Option<String> {
+        let line = head.split(|&b| b == b'\r').next()?;
+        let at = line.windows(10).position(|w| w == b"/Accounts/")? + 10;
+        let sid = line.get(at..at + 34)?;
+        sid.iter()
+            .all(u8::is_ascii_alphanumeric)
+            .then(|| String::from_utf8_lossy(sid).into_owned())
+    }
+
     async fn serve(mut stream: tokio::net::TcpStream, latency: Duration) {
         let reply = format!(
             "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{}",
@@ -275,11 +285,22 @@ mod server {
         let mut chunk = [0u8; 4096];
         loop {
             while let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                // balance-api rejects a response for another account than the one asked for, so
+                // the batch's accounts get their own SID back (same length, same body size).
+                let other = requested_sid(&buf[..end]).filter(|sid| sid != super::SID);
                 buf.drain(..end + 4);
                 if !latency.is_zero() {
                     tokio::time::sleep(latency).await;
                 }
-                if stream.write_all(reply.as_bytes()).await.is_err() {
+                let written = match other {
+                    None => stream.write_all(reply.as_bytes()).await,
+                    Some(sid) => {
+                        stream
+                            .write_all(reply.replace(super::SID, &sid).as_bytes())
+                            .await
+                    }
+                };
+                if written.is_err() {
                     return;
                 }
             }
