@@ -93,6 +93,7 @@ for path in sys.argv[1:3]:
     kinds = sorted({k for r in runs for k in r["non_jsonrpc_kinds"]})
     rows[label] = (init, rss)
     print(f"| {label} | {len(init)}/{len(runs)} | {stat(init, 'ms')} | {stat(rss, 'MiB')} | {', '.join(map(str, tools))} | {', '.join(exits)} | {'yes' if clean else 'NO: ' + '; '.join(kinds)} | {'; '.join(errors) or 'none'} |")
+    notes.append(f"- {label}: to the initialize answer, every rep in ms, sorted: {', '.join(f'{x:.1f}' for x in sorted(init))}")
     if calls:
         notes.append(f"- {label}: tools/call get_balance answered in {statistics.median(calls):.1f} ms median; isError: {', '.join(call_err)}")
     examples = [r["non_jsonrpc_example"] for r in runs if r["non_jsonrpc_example"]]
