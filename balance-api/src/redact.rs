@@ -84,7 +84,7 @@ impl Scrubber {
                 each(balance.request_id_mut());
             }
             Err(Error::Api(e)) => {
-                [&mut e.message].into_iter().for_each(clean);
+                clean(&mut e.message);
                 [&mut e.more_info, &mut e.details, &mut e.request_id]
                     .into_iter()
                     .for_each(|o| each(o.as_mut()));

@@ -1,5 +1,6 @@
 //! The MCP tools: `get_balance` and `get_balances`, read-only, over a `balance_api::Client`.
 
+use crate::common::Failure;
 use balance_api::{AccountSid, Balance, Client, Error};
 use rmcp::handler::server::{router::tool::ToolRouter, wrapper::Parameters};
 use rmcp::model::{Implementation, ServerCapabilities, ServerConfig};
@@ -63,20 +64,7 @@ pub struct BatchEntry {
     pub result: Option<BalanceResult>,
     /// Why it could not be read.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<ErrorResult>,
-}
-
-/// A failure to read one account.
-#[derive(Debug, Serialize, schemars::JsonSchema)]
-pub struct ErrorResult {
-    /// Twilio's error code (see <https://www.twilio.com/docs/errors>), when Twilio sent one.
-    pub code: Option<u32>,
-    /// The HTTP status, when a response arrived.
-    pub status: Option<u16>,
-    /// What went wrong, in one line.
-    pub message: String,
-    /// Twilio's request id, for support.
-    pub request_id: Option<String>,
+    pub error: Option<Failure>,
 }
 
 /// The balances of a batch, in the order asked.
@@ -166,15 +154,7 @@ impl BalanceServer {
                 Err(e) => BatchEntry {
                     account_sid: account,
                     result: None,
-                    error: Some(ErrorResult {
-                        code: match &e {
-                            Error::Api(api) => api.code,
-                            _ => None,
-                        },
-                        status: e.status().map(|s| s.as_u16()),
-                        message: self.describe(&e),
-                        request_id: e.request_id().map(str::to_owned),
-                    }),
+                    error: Some(Failure::new(&e, self.describe(&e))),
                 },
             })
             .collect();

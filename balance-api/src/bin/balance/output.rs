@@ -1,5 +1,6 @@
 //! The three output forms, the exit status, and the atomic `--output` write.
 
+use crate::common::Failure;
 use balance_api::{AccountSid, Balance, ConfigError, Decimal, Error};
 use serde_json::json;
 use std::fmt::Write as _;
@@ -91,12 +92,7 @@ impl Report {
                         }
                         Err(e) => json!({
                             "account_sid": account,
-                            "error": {
-                                "code": match e { Error::Api(api) => api.code, _ => None },
-                                "status": e.status().map(|s| s.as_u16()),
-                                "message": e.to_string(),
-                                "request_id": e.request_id(),
-                            },
+                            "error": Failure::new(e, e.to_string()),
                         }),
                     };
                     out.push_str(&ascii_json(&line.to_string()));

@@ -4,6 +4,7 @@
 pub mod demo;
 
 use balance_api::{ClientBuilder, ConfigError, Error, RetryPolicy};
+use serde::Serialize;
 use std::time::Duration;
 
 /// The credential variables; demo mode only when none of them is set at all.
@@ -20,6 +21,34 @@ pub fn credentials_set() -> bool {
     CREDENTIAL_VARS
         .iter()
         .any(|v| std::env::var_os(v).is_some())
+}
+
+/// One account's failure, as both programs report it (a JSON line, an MCP batch entry).
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct Failure {
+    /// Twilio's error code (see <https://www.twilio.com/docs/errors>), when Twilio sent one.
+    pub code: Option<u32>,
+    /// The HTTP status, when a response arrived.
+    pub status: Option<u16>,
+    /// What went wrong, in one line.
+    pub message: String,
+    /// Twilio's request id, for support.
+    pub request_id: Option<String>,
+}
+
+impl Failure {
+    /// `e`, told as `message`.
+    pub fn new(e: &Error, message: String) -> Self {
+        Self {
+            code: match e {
+                Error::Api(api) => api.code,
+                _ => None,
+            },
+            status: e.status().map(|s| s.as_u16()),
+            message,
+            request_id: e.request_id().map(str::to_owned),
+        }
+    }
 }
 
 /// The flags both programs take beside their own.
