@@ -45,7 +45,13 @@ struct Inner {
     scrubber: Scrubber,
     pause: Pause,
     settings: Settings,
+    api_key: bool,
 }
+
+/// Twilio denies a main account's API keys any subaccount's resources; a bare 401/403 says
+/// nothing of that.
+const API_KEY_HINT: &str = "main-account API keys cannot read subaccounts: use the main \
+    account's Auth Token, or the subaccount's own credentials";
 
 impl Client {
     /// Starts configuring a client.
@@ -72,7 +78,11 @@ impl Client {
             .map_err(|_| ConfigError::new("the User-Agent suffix is not a valid header value"))?;
         let mut headers = HeaderMap::new();
         headers.insert(AUTHORIZATION, credentials.authorization());
-        let http = reqwest::Client::builder()
+        let mut http = reqwest::Client::builder();
+        if settings.no_proxy {
+            http = http.no_proxy();
+        }
+        let http = http
             .default_headers(headers)
             .user_agent(user_agent)
             .connect_timeout(settings.connect_timeout)
@@ -93,6 +103,7 @@ impl Client {
             base_url,
             scrubber: Scrubber::new(&credentials),
             pause: Pause::default(),
+            api_key: credentials.is_api_key(),
             settings,
         };
         Ok(Self {
@@ -140,12 +151,19 @@ impl Client {
         );
         let started = Instant::now();
         let settings = &self.inner.settings;
-        let result = retry::run(&settings.retry, &self.inner.pause, settings.timeout, |n| {
+        let mut result = retry::run(&settings.retry, &self.inner.pause, settings.timeout, |n| {
             span.record("attempts", n);
             self.fetch_once(account)
         })
         .instrument(span.clone())
         .await;
+        if let Err(e) = &mut result
+            && self.inner.api_key
+            && account != self.account_sid()
+            && e.status().is_some_and(|s| s == 401 || s == 403)
+        {
+            e.set_hint(API_KEY_HINT);
+        }
         span.record("elapsed_ms", started.elapsed().as_millis() as u64);
         // Recorded from the scrubbed outcome: a span is output too.
         let (status, request_id) = match &result {

@@ -60,6 +60,7 @@ pub(crate) struct Settings {
     pub(crate) edge: Option<String>,
     pub(crate) base_url: Option<String>,
     pub(crate) allow_insecure_http: bool,
+    pub(crate) no_proxy: bool,
     pub(crate) connect_timeout: Duration,
     pub(crate) timeout: Duration,
     pub(crate) user_agent_suffix: Option<String>,
@@ -76,6 +77,7 @@ impl<C> Default for Builder<C> {
                 edge: None,
                 base_url: None,
                 allow_insecure_http: false,
+                no_proxy: false,
                 connect_timeout: DEFAULT_CONNECT_TIMEOUT,
                 timeout: DEFAULT_TIMEOUT,
                 user_agent_suffix: None,
@@ -200,6 +202,12 @@ impl<C> Builder<C> {
         self
     }
 
+    /// Ignores `HTTP_PROXY`, `HTTPS_PROXY` and `ALL_PROXY`: requests go straight to the host.
+    pub fn no_proxy(mut self) -> Self {
+        self.settings.no_proxy = true;
+        self
+    }
+
     /// Time allowed to establish a connection.
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.settings.connect_timeout = timeout;
@@ -275,6 +283,7 @@ impl Settings {
         match url.scheme() {
             "https" => Ok(url),
             "http" if self.allow_insecure_http => Ok(url),
+            "http" if is_loopback(url.host_str()) && self.no_proxy => Ok(url),
             "http" if is_loopback(url.host_str()) => match plain_http_proxy(&url) {
                 Some(proxy) => Err(ConfigError::new(format!(
                     "refusing to send credentials over plain http through the proxy {proxy} \
@@ -324,6 +333,7 @@ impl std::fmt::Debug for Settings {
             .field("edge", &self.edge)
             .field("base_url", &base_url)
             .field("allow_insecure_http", &self.allow_insecure_http)
+            .field("no_proxy", &self.no_proxy)
             .field("connect_timeout", &self.connect_timeout)
             .field("timeout", &self.timeout)
             .field("user_agent_suffix", &self.user_agent_suffix)

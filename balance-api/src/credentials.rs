@@ -107,6 +107,11 @@ impl Credentials {
         &self.username
     }
 
+    /// Whether these are API Key credentials (`SK…`) rather than an Auth Token.
+    pub(crate) fn is_api_key(&self) -> bool {
+        self.username != self.account_sid.as_str()
+    }
+
     /// The `Authorization` header value, marked sensitive so HTTP layers do not log it.
     pub(crate) fn authorization(&self) -> HeaderValue {
         let mut value = HeaderValue::try_from(format!("Basic {}", self.encoded_pair()))

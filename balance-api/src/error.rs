@@ -103,6 +103,24 @@ impl Error {
         }
     }
 
+    /// Advice the client adds to a server's refusal when it knows the likely cause, e.g. that
+    /// main-account API keys cannot read subaccounts.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            Self::Api(e) => e.hint,
+            Self::Http(e) => e.hint,
+            _ => None,
+        }
+    }
+
+    pub(crate) fn set_hint(&mut self, hint: &'static str) {
+        match self {
+            Self::Api(e) => e.hint = Some(hint),
+            Self::Http(e) => e.hint = Some(hint),
+            _ => {}
+        }
+    }
+
     /// Requests made before this error was returned: 0 when nothing was sent.
     pub fn attempts(&self) -> u32 {
         self.tries().map_or(0, |t| t.attempts)
@@ -239,6 +257,7 @@ pub struct ApiError {
     /// The response's `Retry-After`, parsed.
     pub retry_after: Option<Duration>,
     pub(crate) tries: Tries,
+    pub(crate) hint: Option<&'static str>,
 }
 
 impl fmt::Display for ApiError {
@@ -253,6 +272,9 @@ impl fmt::Display for ApiError {
         }
         if let Some(link) = &self.more_info {
             write!(f, "; see {}", Shown::short(link))?;
+        }
+        if let Some(hint) = self.hint {
+            write!(f, " ({hint})")?;
         }
         write!(f, "{}", self.tries)
     }
@@ -277,6 +299,7 @@ pub struct HttpError {
     /// The response's `Retry-After`, parsed.
     pub retry_after: Option<Duration>,
     pub(crate) tries: Tries,
+    pub(crate) hint: Option<&'static str>,
 }
 
 impl fmt::Display for HttpError {
@@ -293,6 +316,9 @@ impl fmt::Display for HttpError {
             }
             (None, "") => write!(f, "HTTP {} with an empty body", self.status)?,
             (None, body) => write!(f, "HTTP {}: \"{}\"", self.status, Shown::short(body))?,
+        }
+        if let Some(hint) = self.hint {
+            write!(f, " ({hint})")?;
         }
         write!(f, "{}", self.tries)
     }

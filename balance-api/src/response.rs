@@ -124,6 +124,7 @@ pub(crate) fn error_from_parts(status: StatusCode, headers: &HeaderMap, body: &[
                 request_id,
                 retry_after,
                 tries: Default::default(),
+                hint: None,
             }))
         }
         _ => Error::Http(Box::new(HttpError {
@@ -134,6 +135,7 @@ pub(crate) fn error_from_parts(status: StatusCode, headers: &HeaderMap, body: &[
             request_id,
             retry_after,
             tries: Default::default(),
+            hint: None,
         })),
     }
 }

@@ -30,6 +30,13 @@ fn balance() -> Command {
     cmd
 }
 
+/// A command in demo mode: no account, the documented example.
+fn demo() -> Command {
+    let mut cmd = balance();
+    cmd.arg("--demo");
+    cmd
+}
+
 /// A command with credentials, aimed at `server`.
 fn against(server: &MockServer) -> Command {
     let mut cmd = balance();
@@ -79,21 +86,20 @@ async fn fleet(sids: &[String], amount: &str, missing: &[&str]) -> MockServer {
 }
 
 #[test]
-fn without_credentials_it_uses_the_demo_server_and_prints_the_documented_balance() {
-    let out = run(&mut balance());
+fn demo_prints_the_documented_balance_marked_as_demo() {
+    let out = run(&mut demo());
     assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
-    assert_eq!(text(&out.stdout), format!("{SID}: 0.05 USD\n"));
-    let note = text(&out.stderr);
-    assert_eq!(note.lines().count(), 1, "one line says why: {note}");
+    let stdout = text(&out.stdout);
     assert!(
-        note.contains("No Twilio credentials") && note.contains("demo server"),
-        "{note}"
+        stdout.starts_with(&format!("{SID}: 0.05 USD (DEMO DATA")),
+        "{stdout}"
     );
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
 }
 
 #[test]
 fn min_above_the_balance_exits_2_with_a_clear_line() {
-    let out = run(balance().args(["--min", "1"]));
+    let out = run(demo().args(["--min", "1"]));
     assert_eq!(out.status.code(), Some(2));
     assert!(
         text(&out.stderr).contains("below minimum: 0.05 USD < 1"),
@@ -101,7 +107,7 @@ fn min_above_the_balance_exits_2_with_a_clear_line() {
         text(&out.stderr)
     );
     assert_eq!(
-        run(balance().args(["--min", "0.05"])).status.code(),
+        run(demo().args(["--min", "0.05"])).status.code(),
         Some(0),
         "at it is fine"
     );
@@ -118,7 +124,7 @@ fn min_is_exact_and_plain() {
         "1e3",
         "lots",
     ] {
-        let out = run(balance().args(["--min", bad]));
+        let out = run(demo().args(["--min", bad]));
         assert_eq!(out.status.code(), Some(1), "{bad}");
         assert!(
             text(&out.stderr).contains("--min"),
@@ -126,7 +132,7 @@ fn min_is_exact_and_plain() {
             text(&out.stderr)
         );
     }
-    let out = run(balance().args(["--min", "0.0500000000000000000000000001"]));
+    let out = run(demo().args(["--min", "0.0500000000000000000000000001"]));
     assert_eq!(
         out.status.code(),
         Some(2),
@@ -138,13 +144,13 @@ fn min_is_exact_and_plain() {
 fn timeout_takes_seconds_or_units_and_refuses_zero() {
     for ok in ["5", "1.5", "500ms", "2m"] {
         assert_eq!(
-            run(balance().args(["--timeout", ok])).status.code(),
+            run(demo().args(["--timeout", ok])).status.code(),
             Some(0),
             "{ok}"
         );
     }
     for bad in ["0", "0s", "0ns", "-1", "soon"] {
-        let out = run(balance().arg(format!("--timeout={bad}")));
+        let out = run(demo().arg(format!("--timeout={bad}")));
         assert_eq!(out.status.code(), Some(1), "{bad}");
         assert!(text(&out.stderr).contains("--timeout"), "{bad}");
         assert!(out.stdout.is_empty());
@@ -153,13 +159,13 @@ fn timeout_takes_seconds_or_units_and_refuses_zero() {
 
 #[test]
 fn an_invalid_account_exits_1_with_one_line_and_no_request() {
-    let out = run(balance().args(["--account", "AC123"]));
+    let out = run(demo().args(["--account", "AC123"]));
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty());
     let err = text(&out.stderr);
     assert_eq!(
         err,
-        "error: invalid Account SID (5 characters): shorter than 34 characters\n"
+        "error: --account: invalid Account SID (5 characters): shorter than 34 characters\n"
     );
 }
 
@@ -174,6 +180,8 @@ fn bad_arguments_exit_1_and_help_documents_flags_and_exit_codes() {
     assert_eq!(help.status.code(), Some(0));
     let help = text(&help.stdout);
     for flag in [
+        "--config",
+        "--demo",
         "--account",
         "--accounts-file",
         "--concurrency",
@@ -191,7 +199,7 @@ fn bad_arguments_exit_1_and_help_documents_flags_and_exit_codes() {
     }
     assert!(help.contains("1  any error"), "{help}");
     assert!(
-        help.contains("2  no errors, but at least one balance is below --min"),
+        help.contains("2  no errors, but at least one balance is below its minimum"),
         "{help}"
     );
 }
@@ -349,7 +357,7 @@ async fn an_invalid_line_in_the_file_is_named_and_nothing_is_requested() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         text(&out.stderr),
-        "error: configuration: -:4: invalid Account SID (5 characters): shorter than 34 characters\n"
+        "error: -:4: invalid Account SID (5 characters): shorter than 34 characters\n"
     );
     assert_eq!(
         any.calls_async().await,
@@ -421,7 +429,10 @@ async fn prometheus_output_is_valid_and_says_what_failed() {
         value("twilio_balance_below_minimum", &label(&sids[2])),
         Some(1.0)
     );
-    assert_eq!(value("twilio_balance_minimum", ""), Some(10.0));
+    assert_eq!(
+        value("twilio_balance_minimum", &label(&sids[0])),
+        Some(10.0)
+    );
     assert!(
         found
             .iter()
@@ -456,8 +467,11 @@ async fn prometheus_output_is_valid_and_says_what_failed() {
     }
 }
 
-#[test]
-fn output_is_atomic_and_leaves_nothing_behind_on_error() {
+#[tokio::test(flavor = "multi_thread")]
+async fn output_is_atomic_and_leaves_nothing_behind_on_error() {
+    let server = fleet(&[SID.to_owned()], "0.05", &[]).await;
+    let balance = || against(&server);
+    let run = |cmd: &mut Command| tokio::task::block_in_place(|| run(cmd));
     let dir = tempfile::tempdir().expect("dir");
     let target = dir.path().join("out.txt");
     std::fs::write(&target, "previous\n").expect("seed");
@@ -683,7 +697,7 @@ async fn a_one_letter_token_does_not_mangle_the_message() {
 fn installs_nothing_into_the_output_directory_when_the_run_fails_early() {
     let dir = tempfile::tempdir().expect("dir");
     let target = dir.path().join("x.prom");
-    let out = run(balance().args(["--account", "AC123", "--output", &target.to_string_lossy()]));
+    let out = run(demo().args(["--account", "AC123", "--output", &target.to_string_lossy()]));
     assert_eq!(out.status.code(), Some(1));
     assert!(std::fs::read_dir(dir.path()).expect("dir").next().is_none());
     assert!(!Path::new(&target).exists());
@@ -722,7 +736,7 @@ fn an_accounts_file_with_no_account_is_an_error_not_the_parent_account() {
     let dir = tempfile::tempdir().expect("dir");
     let file = dir.path().join("empty.txt");
     std::fs::write(&file, "# nothing generated today\n\n").expect("write");
-    let out = run(balance().args(["--accounts-file", &file.to_string_lossy()]));
+    let out = run(demo().args(["--accounts-file", &file.to_string_lossy()]));
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty(), "{}", text(&out.stdout));
     assert!(

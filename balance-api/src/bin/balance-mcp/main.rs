@@ -53,15 +53,9 @@ async fn serve(args: Args) -> Result<(), String> {
     let text = |e: Error| e.to_string();
     let (builder, demo) = match (common::credentials_set(), args.demo) {
         (true, false) => (args.settings.builder().map_err(text)?, None),
-        (false, false) => {
-            return Err(
-                "no Twilio credentials: set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN \
-                        (or TWILIO_API_KEY and TWILIO_API_SECRET), or pass --demo"
-                    .into(),
-            );
-        }
+        (false, false) => return Err(common::NO_CREDENTIALS.into()),
         (_, true) => {
-            args.settings.check_demo().map_err(text)?;
+            args.settings.check_demo()?;
             let demo = common::demo::Server::start().await?;
             eprintln!(
                 "balance-mcp: --demo: serving the documented example from {}",

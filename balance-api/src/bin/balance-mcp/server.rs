@@ -7,11 +7,6 @@ use rmcp::model::{Implementation, ServerCapabilities, ServerConfig};
 use rmcp::{Json, ServerHandler, schemars, tool, tool_handler, tool_router};
 use serde::{Deserialize, Serialize};
 
-const DEMO_NOTE: &str = "DEMO DATA: the example from Twilio's API documentation, served by \
-    balance-mcp --demo; not a real account";
-const NO_BALANCE_NOTE: &str = "Twilio returned no balance for this account; subaccounts \
-    (child accounts) carry no balance information, the parent account's balance pays for them";
-
 /// Arguments of `get_balance`.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -177,8 +172,11 @@ impl BalanceServer {
 
     fn result(&self, account: AccountSid, balance: &Balance) -> BalanceResult {
         let notes: Vec<&str> = [
-            self.demo.then_some(DEMO_NOTE),
-            balance.amount().is_none().then_some(NO_BALANCE_NOTE),
+            self.demo.then_some(crate::common::demo::NOTE),
+            balance
+                .amount()
+                .is_none()
+                .then_some(crate::common::BILLED_TO_PARENT),
         ]
         .into_iter()
         .flatten()

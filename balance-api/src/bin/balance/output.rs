@@ -1,11 +1,11 @@
-//! The three output forms, the exit status, and the atomic `--output` write.
+//! The three output forms and the exit status.
 
-use crate::common::Failure;
-use balance_api::{AccountSid, Balance, ConfigError, Decimal, Error};
+use crate::accounts::Target;
+use crate::common::BILLED_TO_PARENT;
+use crate::fetch::Outcome;
+use balance_api::Balance;
 use serde_json::json;
 use std::fmt::Write as _;
-use std::io::Write as _;
-use std::path::Path;
 
 /// How results are printed.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -18,38 +18,31 @@ pub enum Format {
     Prometheus,
 }
 
-/// Every account's outcome, in input order, judged against the minimum.
-pub struct Report {
-    rows: Vec<(AccountSid, Result<Balance, Error>)>,
-    min: Option<Decimal>,
+/// Every account's outcome, in input order, judged against its minimum.
+pub struct Report<'a> {
+    rows: Vec<(&'a Target, Outcome)>,
+    /// Set in demo mode: the note every output carries.
+    demo: Option<&'a str>,
 }
 
-impl Report {
-    pub fn new(mut rows: Vec<(AccountSid, Result<Balance, Error>)>, min: Option<Decimal>) -> Self {
-        // With a minimum to check, an account without a balance could not be checked: that is
-        // a failure to report, never a silent pass.
-        if min.is_some() {
-            for (account, result) in &mut rows {
-                if result.as_ref().is_ok_and(|b| b.amount().is_none()) {
-                    let why = format!("{account} has no balance information to compare with --min");
-                    *result = Err(ConfigError::new(why).into());
-                }
-            }
+/// An account's standing against its minimum.
+fn below(target: &Target, balance: &Balance) -> bool {
+    matches!((balance.amount(), target.min), (Some(amount), Some(min)) if amount < min)
+}
+
+impl<'a> Report<'a> {
+    pub fn new(targets: &'a [Target], outcomes: Vec<Outcome>, demo: Option<&'a str>) -> Self {
+        Self {
+            rows: targets.iter().zip(outcomes).collect(),
+            demo,
         }
-        Self { rows, min }
     }
 
-    fn below(&self, balance: &Balance) -> bool {
-        matches!((balance.amount(), self.min), (Some(amount), Some(min)) if amount < min)
-    }
-
-    /// 1 if any account failed, else 2 if any is below the minimum, else 0.
+    /// 1 if any account failed, else 2 if any is below its minimum, else 0. An account with
+    /// no balance of its own (a subaccount) is neither.
     pub fn exit_status(&self) -> u8 {
         let failed = self.rows.iter().any(|(_, r)| r.is_err());
-        let below = self
-            .rows
-            .iter()
-            .any(|(_, r)| r.as_ref().is_ok_and(|b| self.below(b)));
+        let below = (self.rows.iter()).any(|(t, r)| r.as_ref().is_ok_and(|b| below(t, b)));
         match (failed, below) {
             (true, _) => 1,
             (false, true) => 2,
@@ -57,14 +50,16 @@ impl Report {
         }
     }
 
-    /// For stderr in text mode: which balances are below the minimum.
+    /// For stderr in text mode: which balances are below their minimum.
     pub fn below_lines(&self) -> impl Iterator<Item = String> + '_ {
         self.rows
             .iter()
-            .filter_map(|(account, result)| match (result, self.min) {
-                (Ok(b), Some(min)) if self.below(b) => {
-                    Some(format!("{account}: below minimum: {b} < {min}"))
-                }
+            .filter_map(|(target, result)| match result {
+                Ok(b) if below(target, b) => Some(format!(
+                    "{}: below minimum: {b} < {}",
+                    label(target),
+                    target.min.unwrap_or_default()
+                )),
                 _ => None,
             })
     }
@@ -72,62 +67,87 @@ impl Report {
     pub fn render(&self, format: Format) -> String {
         let mut out = String::new();
         match format {
-            Format::Text => {
-                for (account, result) in &self.rows {
-                    let _ = match result {
-                        Ok(balance) => writeln!(out, "{account}: {balance}"),
-                        Err(e) => writeln!(out, "{account}: error: {e}"),
-                    };
-                }
-            }
-            Format::Json => {
-                for (account, result) in &self.rows {
-                    let line = match result {
-                        Ok(balance) => {
-                            let mut v = serde_json::to_value(balance).unwrap_or_default();
-                            v["account_sid"] = json!(account);
-                            v["request_id"] = json!(balance.request_id());
-                            v["below_min"] = json!(self.below(balance));
-                            v
-                        }
-                        Err(e) => json!({
-                            "account_sid": account,
-                            "error": Failure::new(e, e.to_string()),
-                        }),
-                    };
-                    out.push_str(&ascii_json(&line.to_string()));
-                    out.push('\n');
-                }
-            }
+            Format::Text => self.text(&mut out),
+            Format::Json => self.json(&mut out),
             Format::Prometheus => self.prometheus(&mut out),
         }
         out
     }
 
+    fn text(&self, out: &mut String) {
+        let demo = self
+            .demo
+            .map(|note| format!(" ({note})"))
+            .unwrap_or_default();
+        for (target, result) in &self.rows {
+            let label = label(target);
+            let _ = match result {
+                Ok(b) if b.amount().is_none() => writeln!(out, "{label}: {BILLED_TO_PARENT}{demo}"),
+                Ok(balance) => writeln!(out, "{label}: {balance}{demo}"),
+                Err(e) => writeln!(out, "{label}: error: {e}{demo}"),
+            };
+        }
+    }
+
+    fn json(&self, out: &mut String) {
+        for (target, result) in &self.rows {
+            let mut line = match result {
+                Ok(balance) => {
+                    let mut v = serde_json::to_value(balance).unwrap_or_default();
+                    v["request_id"] = json!(balance.request_id());
+                    v["below_min"] = json!(below(target, balance));
+                    if let Some(min) = target.min {
+                        v["min"] = json!(min.to_string());
+                    }
+                    if balance.amount().is_none() {
+                        v["note"] = json!(BILLED_TO_PARENT);
+                    }
+                    v
+                }
+                Err(e) => json!({ "error": e.failure() }),
+            };
+            line["account_sid"] = json!(target.account);
+            if let Some(name) = &target.name {
+                line["name"] = json!(name);
+            }
+            if let Some(note) = self.demo {
+                line["demo"] = json!(true);
+                line["note"] = json!(note);
+            }
+            out.push_str(&ascii_json(&line.to_string()));
+            out.push('\n');
+        }
+    }
+
     fn prometheus(&self, out: &mut String) {
-        let mut seen = std::collections::HashSet::new();
-        let rows: Vec<_> = self
-            .rows
-            .iter()
-            .filter(|(a, _)| seen.insert(a.clone()))
-            .collect();
         let family = |out: &mut String, name: &str, help: &str| {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
+        };
+        let labels = |target: &Target, currency: Option<&str>| {
+            let mut set = format!("account_sid=\"{}\"", target.account);
+            if let Some(name) = &target.name {
+                let _ = write!(set, ",name=\"{}\"", label_value(name));
+            }
+            if let Some(currency) = currency {
+                let _ = write!(set, ",currency=\"{}\"", label_value(currency));
+            }
+            if self.demo.is_some() {
+                // Demo figures carry their own label, so no alert or panel takes them for real.
+                set.push_str(",demo=\"true\"");
+            }
+            set
         };
         family(
             out,
             "twilio_balance",
-            "Account balance reported by Twilio, in the labelled currency.",
+            "Account balance reported by Twilio, in the labelled currency (none for subaccounts, which their parent's balance pays for).",
         );
-        for (account, result) in &rows {
+        for (target, result) in &self.rows {
             if let Ok(b) = result
                 && let Some(amount) = b.amount()
             {
-                let currency = label(b.currency().unwrap_or_default());
-                let _ = writeln!(
-                    out,
-                    "twilio_balance{{account_sid=\"{account}\",currency=\"{currency}\"}} {amount}"
-                );
+                let set = labels(target, Some(b.currency().unwrap_or_default()));
+                let _ = writeln!(out, "twilio_balance{{{set}}} {amount}");
             }
         }
         family(
@@ -135,31 +155,39 @@ impl Report {
             "twilio_balance_up",
             "Whether the balance could be fetched (1) or not (0).",
         );
-        for (account, result) in &rows {
-            let _ = writeln!(
-                out,
-                "twilio_balance_up{{account_sid=\"{account}\"}} {}",
-                u8::from(result.is_ok())
-            );
+        for (target, result) in &self.rows {
+            let up = u8::from(result.is_ok());
+            let _ = writeln!(out, "twilio_balance_up{{{}}} {up}", labels(target, None));
         }
-        if let Some(min) = self.min {
+        if self.rows.iter().any(|(t, _)| t.min.is_some()) {
             family(
                 out,
                 "twilio_balance_minimum",
-                "The --min threshold balances are checked against.",
+                "The minimum each account's balance is checked against.",
             );
-            let _ = writeln!(out, "twilio_balance_minimum {min}");
+            for (target, _) in &self.rows {
+                if let Some(min) = target.min {
+                    let _ = writeln!(
+                        out,
+                        "twilio_balance_minimum{{{}}} {min}",
+                        labels(target, None)
+                    );
+                }
+            }
             family(
                 out,
                 "twilio_balance_below_minimum",
-                "Whether the balance is below --min (1) or not (0).",
+                "Whether the balance is below its minimum (1) or not (0).",
             );
-            for (account, result) in &rows {
-                if let Ok(b) = result {
+            for (target, result) in &self.rows {
+                if let (Ok(b), Some(_)) = (result, target.min)
+                    && b.amount().is_some()
+                {
+                    let below = u8::from(below(target, b));
                     let _ = writeln!(
                         out,
-                        "twilio_balance_below_minimum{{account_sid=\"{account}\"}} {}",
-                        u8::from(self.below(b))
+                        "twilio_balance_below_minimum{{{}}} {below}",
+                        labels(target, None)
                     );
                 }
             }
@@ -167,9 +195,17 @@ impl Report {
     }
 }
 
+/// `name (AC…)`, or the SID alone.
+fn label(target: &Target) -> String {
+    match &target.name {
+        Some(name) => format!("{} ({})", name.escape_debug(), target.account),
+        None => target.account.to_string(),
+    }
+}
+
 /// A label value in the exposition format: `\` and `"` escaped; anything but letters, digits,
 /// punctuation and spaces (a control character a server sent) replaced by `?`.
-fn label(text: &str) -> String {
+fn label_value(text: &str) -> String {
     text.chars()
         .flat_map(|c| match c {
             '\\' | '"' => vec!['\\', c],
@@ -194,28 +230,4 @@ fn ascii_json(text: &str) -> String {
         }
     }
     out
-}
-
-/// Writes a temporary file in the same directory, then renames it over `path`: a reader (a
-/// metrics collector) sees the old file or the new one, never half of one; on error the
-/// temporary file is removed.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    let mut file = tempfile::Builder::new()
-        .prefix(".balance-")
-        .tempfile_in(dir)?;
-    file.write_all(bytes)?;
-    file.as_file().sync_all()?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        // Readable by a collector running as another user, as a plainly written file would be.
-        file.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(0o644))?;
-    }
-    file.persist(path).map_err(|e| e.error)?;
-    Ok(())
 }

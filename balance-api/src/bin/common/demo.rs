@@ -6,6 +6,9 @@ use balance_api::{AccountSid, Client, ClientBuilder, Credentials, Error};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
+/// What every demo figure is labelled with.
+pub const NOTE: &str = "DEMO DATA: the example documented in Twilio's API spec, not a real account";
+
 const DEMO_TOKEN: &str = "demo-auth-token-00000000000000000";
 const REQUEST_ID: &str = "RQdemo0000000000000000000000000000";
 
@@ -68,9 +71,11 @@ impl Server {
 
     /// A client builder aimed at this server with its credentials.
     pub fn builder(&self) -> Result<ClientBuilder, Error> {
+        // Straight to loopback: a proxy from *_PROXY would not know this server.
         Ok(Client::builder()
             .credentials(credentials(&self.account)?)
-            .base_url(&self.base_url))
+            .base_url(&self.base_url)
+            .no_proxy())
     }
 }
 
