@@ -160,9 +160,27 @@ fn missing_or_malformed_variables_are_named_and_never_echoed() {
     ]);
     assert_eq!(
         bad_token,
-        "TWILIO_AUTH_TOKEN: the Auth Token contains whitespace or control characters"
+        "TWILIO_AUTH_TOKEN: the Auth Token contains whitespace, control or non-ASCII characters"
     );
     assert!(!bad_token.contains(TOKEN));
+    // Pasted along with the token: a byte-order mark, a zero-width space. Twilio would refuse
+    // them, so they are refused here, before anything is sent.
+    for odd in [format!("\u{feff}{TOKEN}"), format!("{TOKEN}\u{200b}")] {
+        assert_eq!(
+            env_error(&[("TWILIO_ACCOUNT_SID", EXAMPLE_SID), ("TWILIO_AUTH_TOKEN", &odd)]),
+            "TWILIO_AUTH_TOKEN: the Auth Token contains whitespace, control or non-ASCII characters"
+        );
+    }
+    // An empty setting is an error even when another credential set makes it unneeded.
+    assert_eq!(
+        env_error(&[
+            ("TWILIO_ACCOUNT_SID", EXAMPLE_SID),
+            ("TWILIO_AUTH_TOKEN", ""),
+            ("TWILIO_API_KEY", KEY_SID),
+            ("TWILIO_API_SECRET", KEY_SECRET)
+        ]),
+        "TWILIO_AUTH_TOKEN: is set but empty"
+    );
     let bad_region = env_error(&[
         ("TWILIO_ACCOUNT_SID", EXAMPLE_SID),
         ("TWILIO_AUTH_TOKEN", TOKEN),

@@ -164,6 +164,62 @@ async fn a_refused_connection_is_a_transport_error() {
         "transport error: Connection refused (os error 111)",
         "the innermost cause, not the URL"
     );
+    // The chain goes on to the cause itself, for anyhow, eyre and tracing's error reports.
+    let mut chain = Vec::new();
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(&err);
+    while let Some(e) = next {
+        chain.push(e);
+        next = e.source();
+    }
+    let io = chain
+        .iter()
+        .find_map(|e| e.downcast_ref::<std::io::Error>());
+    assert_eq!(
+        io.map(std::io::Error::kind),
+        Some(std::io::ErrorKind::ConnectionRefused),
+        "{chain:?}"
+    );
+    let report = format!("{:#}", anyhow::Error::from(err));
+    assert!(
+        report.starts_with("transport error: Connection refused (os error 111): ")
+            && report.ends_with("Connection refused (os error 111)")
+            && !report.contains(&port.to_string()),
+        "{report}"
+    );
+}
+
+#[test]
+fn invalid_credentials_say_which_rule_failed() {
+    use balance_api::{Credentials, CredentialsRule};
+    let sid = || "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".parse().expect("sid");
+    for (made, rule) in [
+        (
+            Credentials::auth_token(sid(), ""),
+            CredentialsRule::AuthTokenEmpty,
+        ),
+        (
+            Credentials::auth_token(sid(), "\u{feff}abc"),
+            CredentialsRule::AuthTokenCharacters,
+        ),
+        (
+            Credentials::auth_token(sid(), "abc\u{200b}"),
+            CredentialsRule::AuthTokenCharacters,
+        ),
+        (
+            Credentials::api_key(sid(), "SK12", "s"),
+            CredentialsRule::ApiKeySid,
+        ),
+        (
+            Credentials::api_key(sid(), &format!("SK{}", "b".repeat(32)), "s e"),
+            CredentialsRule::ApiSecretCharacters,
+        ),
+    ] {
+        let err = made.expect_err("refused");
+        assert_eq!(err.rule(), rule);
+        // The library's error keeps it as its source, not a flattened string.
+        let wrapped = Error::from(err);
+        assert!(matches!(wrapped, Error::Credentials(e) if e.rule() == rule));
+    }
 }
 
 #[tokio::test]

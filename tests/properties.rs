@@ -1,6 +1,6 @@
 //! Property tests over the parsers that meet untrusted input.
 
-use balance_api::{AccountSid, Balance, Decimal, DecodeErrorKind, Error};
+use balance_api::{AccountSid, Balance, Decimal, InvalidAmount};
 use proptest::prelude::*;
 
 /// Twilio's form: optional '-', digits, optionally '.' and digits (an independent statement of
@@ -36,11 +36,8 @@ proptest! {
         let plain = is_plain_decimal(&text);
         match Balance::parse_amount(&text) {
             Ok(_) => prop_assert!(plain, "accepted {:?}", text),
-            Err(Error::Decode(e)) => match e.kind {
-                DecodeErrorKind::NotDecimal { raw } => prop_assert!(!plain && raw == text),
-                DecodeErrorKind::OutOfRange { raw } => prop_assert!(plain && raw == text),
-                other => prop_assert!(false, "unexpected {other}"),
-            },
+            Err(InvalidAmount::NotDecimal { raw }) => prop_assert!(!plain && raw == text),
+            Err(InvalidAmount::OutOfRange { raw }) => prop_assert!(plain && raw == text),
             Err(other) => prop_assert!(false, "unexpected {other}"),
         }
         let body = serde_json::json!({"balance": text, "currency": "USD"}).to_string();

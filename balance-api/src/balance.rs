@@ -90,7 +90,7 @@ impl Balance {
     /// assert!(Balance::parse_amount("1_000").is_err());
     /// assert!(Balance::parse_amount("0.05000000000000000000000000001").is_err());
     /// ```
-    pub fn parse_amount(text: &str) -> Result<Decimal, crate::Error> {
+    pub fn parse_amount(text: &str) -> Result<Decimal, InvalidAmount> {
         let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
         let unsigned = text.strip_prefix('-').unwrap_or(text);
         let plain = match unsigned.split_once('.') {
@@ -99,9 +99,9 @@ impl Balance {
         };
         let raw = text.to_owned();
         if !plain {
-            return Err(DecodeErrorKind::NotDecimal { raw }.into());
+            return Err(InvalidAmount::NotDecimal { raw });
         }
-        Decimal::from_str_exact(text).map_err(|_| DecodeErrorKind::OutOfRange { raw }.into())
+        Decimal::from_str_exact(text).map_err(|_| InvalidAmount::OutOfRange { raw })
     }
 
     /// The documented body, read through its field names (which upstream keeps stable) rather
@@ -127,7 +127,8 @@ impl Balance {
         };
         Ok(Self {
             account_sid,
-            amount: text("balance").map(Self::parse_amount).transpose()?,
+            amount: (text("balance").map(Self::parse_amount).transpose())
+                .map_err(DecodeErrorKind::from)?,
             currency: text("currency").map(str::to_owned),
             request_id,
         })
@@ -145,6 +146,33 @@ impl<'de> Deserialize<'de> for Balance {
         let request_id = body.get("request_id").and_then(Value::as_str);
         Self::from_wire(&body, None, request_id.map(str::to_owned)).map_err(D::Error::custom)
     }
+}
+
+/// An amount not in the plain decimal form Twilio writes (an optional `-`, digits, optionally
+/// `.` and digits), or one a [`Decimal`] cannot hold exactly; the text is kept as given.
+///
+/// ```
+/// use balance_api::{Balance, InvalidAmount};
+///
+/// let err = Balance::parse_amount("1e3").unwrap_err();
+/// assert_eq!(err, InvalidAmount::NotDecimal { raw: "1e3".into() });
+/// assert_eq!(err.to_string(), "\"1e3\" is not a decimal number");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, thiserror::Error)]
+#[non_exhaustive]
+pub enum InvalidAmount {
+    /// Not a plain decimal.
+    #[error("\"{}\" is not a decimal number", Shown::short(raw))]
+    NotDecimal {
+        /// The text exactly as given.
+        raw: String,
+    },
+    /// A plain decimal beyond what can be held exactly (28 significant digits).
+    #[error("\"{}\" is out of the exact decimal range", Shown::short(raw))]
+    OutOfRange {
+        /// The text exactly as given.
+        raw: String,
+    },
 }
 
 /// `0.05 USD`; `0.05` without a currency; `no balance information` without an amount.

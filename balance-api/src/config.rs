@@ -135,9 +135,11 @@ impl<C> Builder<C> {
             .map_err(|e: crate::InvalidSid| {
                 ConfigError::var("TWILIO_ACCOUNT_SID", e.to_string())
             })?;
+        // Read first, so an empty one is reported even when the API Key set is complete.
+        let token = get("TWILIO_AUTH_TOKEN")?;
         let credentials = match (get("TWILIO_API_KEY")?, get("TWILIO_API_SECRET")?) {
             (Some(key), Some(secret)) => Credentials::api_key(account, &key, secret)
-                .map_err(|e| ConfigError::var(e.variable(), e.problem))?,
+                .map_err(|e| ConfigError::var(e.variable(), e.to_string()))?,
             (Some(_), None) => Err(ConfigError::var(
                 "TWILIO_API_SECRET",
                 "is not set but TWILIO_API_KEY is",
@@ -147,14 +149,14 @@ impl<C> Builder<C> {
                 "is not set but TWILIO_API_SECRET is",
             ))?,
             (None, None) => {
-                let token = get("TWILIO_AUTH_TOKEN")?.ok_or_else(|| {
+                let token = token.ok_or_else(|| {
                     ConfigError::var(
                         "TWILIO_AUTH_TOKEN",
                         "is not set (or set TWILIO_API_KEY and TWILIO_API_SECRET)",
                     )
                 })?;
                 Credentials::auth_token(account, token)
-                    .map_err(|e| ConfigError::var("TWILIO_AUTH_TOKEN", e.problem))?
+                    .map_err(|e| ConfigError::var(e.variable(), e.to_string()))?
             }
         };
         let mut builder = Self::default().credentials(credentials);

@@ -23,22 +23,72 @@ pub struct Credentials {
     secret: SecretString,
 }
 
-/// Credentials that cannot be used; the message names the part, never its value.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{problem}")]
+/// Credentials that cannot be used; [`rule`](Self::rule) says which check failed, and the
+/// message names the part, never its value.
+///
+/// ```
+/// use balance_api::{Credentials, CredentialsRule};
+///
+/// let account = "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".parse()?;
+/// let err = Credentials::auth_token(account, "\u{feff}0123abcd").unwrap_err();
+/// assert_eq!(err.rule(), CredentialsRule::AuthTokenCharacters);
+/// # Ok::<(), balance_api::InvalidSid>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+#[error("{}", self.rule.problem())]
 pub struct InvalidCredentials {
-    pub(crate) problem: &'static str,
-    /// Whether the secret (rather than a SID) is at fault, so callers can name the right setting.
-    pub(crate) secret: bool,
+    rule: CredentialsRule,
+}
+
+/// The check a part of the credentials failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum CredentialsRule {
+    /// The Auth Token is empty.
+    AuthTokenEmpty,
+    /// The Auth Token holds something other than printable ASCII (a space, a control or
+    /// invisible character such as a byte-order mark or a zero-width space).
+    AuthTokenCharacters,
+    /// The API Key SID is not `SK` followed by 32 hex digits.
+    ApiKeySid,
+    /// The API Key secret is empty.
+    ApiSecretEmpty,
+    /// The API Key secret holds something other than printable ASCII.
+    ApiSecretCharacters,
+}
+
+impl CredentialsRule {
+    fn problem(self) -> &'static str {
+        match self {
+            Self::AuthTokenEmpty => "the Auth Token is empty",
+            Self::AuthTokenCharacters => {
+                "the Auth Token contains whitespace, control or non-ASCII characters"
+            }
+            Self::ApiKeySid => "the API Key SID is not SK followed by 32 hex digits",
+            Self::ApiSecretEmpty => "the API Key secret is empty",
+            Self::ApiSecretCharacters => {
+                "the API Key secret contains whitespace, control or non-ASCII characters"
+            }
+        }
+    }
 }
 
 impl InvalidCredentials {
-    /// The environment variable that would hold the part at fault, for API Key credentials.
+    /// Which check failed.
+    pub fn rule(&self) -> CredentialsRule {
+        self.rule
+    }
+
+    /// The environment variable that holds the part at fault.
     pub(crate) fn variable(&self) -> &'static str {
-        if self.secret {
-            "TWILIO_API_SECRET"
-        } else {
-            "TWILIO_API_KEY"
+        match self.rule {
+            CredentialsRule::AuthTokenEmpty | CredentialsRule::AuthTokenCharacters => {
+                "TWILIO_AUTH_TOKEN"
+            }
+            CredentialsRule::ApiKeySid => "TWILIO_API_KEY",
+            CredentialsRule::ApiSecretEmpty | CredentialsRule::ApiSecretCharacters => {
+                "TWILIO_API_SECRET"
+            }
         }
     }
 }
@@ -51,8 +101,8 @@ impl Credentials {
     ) -> Result<Self, InvalidCredentials> {
         let secret = checked_secret(
             token.into(),
-            "the Auth Token is empty",
-            "the Auth Token contains whitespace or control characters",
+            CredentialsRule::AuthTokenEmpty,
+            CredentialsRule::AuthTokenCharacters,
         )?;
         let username = account_sid.as_str().to_owned();
         Ok(Self {
@@ -81,14 +131,13 @@ impl Credentials {
         let hex = key_sid.strip_prefix("SK").unwrap_or_default();
         if hex.len() != 32 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(InvalidCredentials {
-                problem: "the API Key SID is not SK followed by 32 hex digits",
-                secret: false,
+                rule: CredentialsRule::ApiKeySid,
             });
         }
         let secret = checked_secret(
             secret.into(),
-            "the API Key secret is empty",
-            "the API Key secret contains whitespace or control characters",
+            CredentialsRule::ApiSecretEmpty,
+            CredentialsRule::ApiSecretCharacters,
         )?;
         Ok(Self {
             account_sid,
@@ -139,23 +188,19 @@ impl Credentials {
     }
 }
 
-/// Refuses secrets that cannot be right; the messages are fixed strings, so no value leaks.
+/// Refuses secrets that cannot be right: Twilio's are printable ASCII, so anything else (a
+/// byte-order mark or zero-width space pasted along) is a mistake that would only fail at
+/// Twilio. The messages are fixed strings, so no value leaks.
 fn checked_secret(
     secret: String,
-    if_empty: &'static str,
-    if_spaced: &'static str,
+    if_empty: CredentialsRule,
+    if_odd: CredentialsRule,
 ) -> Result<SecretString, InvalidCredentials> {
     if secret.is_empty() {
-        return Err(InvalidCredentials {
-            problem: if_empty,
-            secret: true,
-        });
+        return Err(InvalidCredentials { rule: if_empty });
     }
-    if secret.chars().any(|c| c.is_control() || c.is_whitespace()) {
-        return Err(InvalidCredentials {
-            problem: if_spaced,
-            secret: true,
-        });
+    if !secret.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(InvalidCredentials { rule: if_odd });
     }
     Ok(SecretString::from(secret))
 }

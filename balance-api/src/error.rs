@@ -1,7 +1,7 @@
 //! The one [`Error`] type and the details inside it.
 
 use crate::untrusted::Shown;
-use crate::{AccountSid, InvalidCredentials, InvalidSid, StopReason};
+use crate::{AccountSid, InvalidAmount, InvalidCredentials, InvalidSid, StopReason};
 use reqwest::StatusCode;
 use std::fmt;
 use std::time::Duration;
@@ -41,6 +41,9 @@ pub enum Error {
     /// A setting is missing or malformed, or the client was misused; nothing was sent.
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// Credentials given in code that cannot be right; nothing was sent.
+    #[error(transparent)]
+    Credentials(#[from] InvalidCredentials),
     /// Twilio answered with its error body (`code`, `message`, `more_info`).
     #[error(transparent)]
     Api(Box<ApiError>),
@@ -48,10 +51,10 @@ pub enum Error {
     #[error(transparent)]
     Http(Box<HttpError>),
     /// No complete response in time: the per-request timeout or the retry deadline passed.
-    #[error("timed out: {0}")]
+    #[error(transparent)]
     Timeout(Box<TransportError>),
     /// The connection failed or broke (refused, reset, TLS, DNS, not HTTP).
-    #[error("transport error: {0}")]
+    #[error(transparent)]
     Transport(Box<TransportError>),
     /// A 200 response that is not the documented balance.
     #[error(transparent)]
@@ -89,7 +92,7 @@ impl Error {
             Self::Http(e) => Some(&e.tries),
             Self::Timeout(e) | Self::Transport(e) => Some(&e.tries),
             Self::Decode(e) => Some(&e.tries),
-            Self::InvalidSid(_) | Self::Config(_) => None,
+            Self::InvalidSid(_) | Self::Config(_) | Self::Credentials(_) => None,
         }
     }
 
@@ -99,7 +102,7 @@ impl Error {
             Self::Http(e) => e.tries = tries,
             Self::Timeout(e) | Self::Transport(e) => e.tries = tries,
             Self::Decode(e) => e.tries = tries,
-            Self::InvalidSid(_) | Self::Config(_) => {}
+            Self::InvalidSid(_) | Self::Config(_) | Self::Credentials(_) => {}
         }
     }
 
@@ -141,11 +144,13 @@ impl Error {
         }
     }
 
-    /// Twilio's `Twilio-Request-Id`, when an error response carried one: quote it to support.
+    /// Twilio's `Twilio-Request-Id`, when the response carried one (a malformed 200's too):
+    /// quote it to support.
     pub fn request_id(&self) -> Option<&str> {
         match self {
             Self::Api(e) => e.request_id.as_deref(),
             Self::Http(e) => e.request_id.as_deref(),
+            Self::Decode(e) => e.request_id.as_deref(),
             _ => None,
         }
     }
@@ -183,16 +188,11 @@ impl Error {
     }
 }
 
-impl From<InvalidCredentials> for Error {
-    fn from(e: InvalidCredentials) -> Self {
-        ConfigError::new(e.to_string()).into()
-    }
-}
-
 impl From<DecodeErrorKind> for Error {
     fn from(kind: DecodeErrorKind) -> Self {
         Self::Decode(Box::new(DecodeError {
             kind,
+            request_id: None,
             tries: Tries::default(),
         }))
     }
@@ -324,25 +324,33 @@ impl fmt::Display for HttpError {
     }
 }
 
-/// A request that got no (complete) response. `Display` gives the innermost cause, such as
-/// "Connection refused (os error 111)"; [`source`](std::error::Error::source) gives reqwest's
-/// error (without its URL).
+/// A request that got no (complete) response. `Display` is one line with the innermost cause,
+/// such as "transport error: Connection refused (os error 111)";
+/// [`source`](std::error::Error::source) is reqwest's error (without its URL), whose own chain
+/// leads down to that cause.
 #[derive(Debug, thiserror::Error)]
-#[error("{}{tries}", Shown::long(cause))]
+#[error("{} {}{tries}", if *.timed_out { "timed out:" } else { "transport error:" }, Shown::long(cause))]
 pub struct TransportError {
     cause: String,
     #[source]
     source: Option<reqwest::Error>,
     retryable: bool,
+    timed_out: bool,
     pub(crate) tries: Tries,
 }
 
 impl TransportError {
-    pub(crate) fn new(cause: String, source: Option<reqwest::Error>, retryable: bool) -> Self {
+    pub(crate) fn new(
+        cause: String,
+        source: Option<reqwest::Error>,
+        retryable: bool,
+        timed_out: bool,
+    ) -> Self {
         Self {
             cause,
             source,
             retryable,
+            timed_out,
             tries: Tries::default(),
         }
     }
@@ -364,7 +372,18 @@ impl TransportError {
 pub struct DecodeError {
     /// What is wrong with the response.
     pub kind: DecodeErrorKind,
+    /// The response's `Twilio-Request-Id`: what Twilio support asks for about a malformed answer.
+    pub request_id: Option<String>,
     pub(crate) tries: Tries,
+}
+
+impl From<InvalidAmount> for DecodeErrorKind {
+    fn from(e: InvalidAmount) -> Self {
+        match e {
+            InvalidAmount::NotDecimal { raw } => Self::NotDecimal { raw },
+            InvalidAmount::OutOfRange { raw } => Self::OutOfRange { raw },
+        }
+    }
 }
 
 /// How a 200 response differs from the documented balance. Raw values are the server's,
@@ -385,16 +404,13 @@ pub enum DecodeErrorKind {
         body: String,
     },
     /// `balance` is not a plain decimal (optional `-`, digits, optional `.` and digits).
-    #[error("the balance \"{}\" is not a decimal number", Shown::short(raw))]
+    #[error("the balance {}", InvalidAmount::NotDecimal { raw: raw.clone() })]
     NotDecimal {
         /// The value exactly as sent.
         raw: String,
     },
     /// `balance` is a decimal beyond what can be held exactly (28 significant digits).
-    #[error(
-        "the balance \"{}\" is out of the exact decimal range",
-        Shown::short(raw)
-    )]
+    #[error("the balance {}", InvalidAmount::OutOfRange { raw: raw.clone() })]
     OutOfRange {
         /// The value exactly as sent.
         raw: String,

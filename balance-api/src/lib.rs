@@ -36,10 +36,10 @@ mod retry;
 mod sid;
 mod untrusted;
 
-pub use balance::Balance;
+pub use balance::{Balance, InvalidAmount};
 pub use client::Client;
 pub use config::{Builder, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, ENV_VARS};
-pub use credentials::{Credentials, InvalidCredentials};
+pub use credentials::{Credentials, CredentialsRule, InvalidCredentials};
 pub use error::{
     ApiError, ConfigError, DecodeError, DecodeErrorKind, Error, HttpError, TransportError,
 };

@@ -48,6 +48,7 @@ pub(crate) async fn error(err: progenitor_client::Error<()>, max_body: usize) ->
             other.to_string(),
             None,
             false,
+            false,
         ))),
     }
 }
@@ -69,7 +70,7 @@ fn transport(e: reqwest::Error) -> Error {
         !broken_http && !e.is_builder(),
         e.is_timeout(),
     );
-    let detail = Box::new(TransportError::new(cause, Some(e), retryable));
+    let detail = Box::new(TransportError::new(cause, Some(e), retryable, timeout));
     if timeout {
         Error::Timeout(detail)
     } else {

@@ -245,7 +245,7 @@ fn stopped(mut err: Error, attempts: u32, stop: StopReason) -> Error {
 
 fn deadline_passed(limit: Duration) -> Error {
     let cause = format!("the {limit:?} deadline passed");
-    Error::Timeout(Box::new(TransportError::new(cause, None, false)))
+    Error::Timeout(Box::new(TransportError::new(cause, None, false, true)))
 }
 
 /// `now + d`, or `None` when that is beyond what an `Instant` can hold.

@@ -342,6 +342,54 @@ mod tests {
         );
     }
 
+    /// A validator that refuses what the MCP Inspector's warns about: formats JSON Schema does
+    /// not define.
+    fn strict(schema: &Value) -> jsonschema::Validator {
+        jsonschema::options()
+            .should_validate_formats(true)
+            .should_ignore_unknown_formats(false)
+            .build(schema)
+            .unwrap_or_else(|e| panic!("not standard JSON Schema: {e}: {schema}"))
+    }
+
+    #[tokio::test]
+    async fn schemas_are_standard_and_every_output_matches_its_own() {
+        let twilio = MockServer::start_async().await;
+        twilio_with(&twilio, SID, 200, balance_body(SID)).await;
+        let child = format!(r#"{{"account_sid":"{SUB}","balance":null,"currency":null}}"#);
+        twilio_with(&twilio, SUB, 200, child).await;
+        let missing = "AC99999999999999999999999999999999";
+        let gone = r#"{"code":20404,"message":"not found","more_info":"https://www.twilio.com/docs/errors/20404","status":404}"#;
+        twilio_with(&twilio, missing, 404, gone.to_owned()).await;
+        let session = connect(&twilio).await;
+        let tools = session.client.list_all_tools().await.expect("tools");
+        for tool in &tools {
+            strict(&Value::Object((*tool.input_schema).clone()));
+        }
+        let output = |name: &str| {
+            let tool = tools.iter().find(|t| t.name == name).expect("tool");
+            strict(&Value::Object(
+                (**tool.output_schema.as_ref().expect("output schema")).clone(),
+            ))
+        };
+        for (tool, args) in [
+            ("get_balance", json!({})),
+            ("get_balance", json!({"account_sid": SUB})),
+            ("get_balances", json!({"account_sids": [SID, SUB, missing]})),
+        ] {
+            let result = call(&session, tool, args.clone()).await;
+            let structured = result.structured_content.expect("structured");
+            let errors: Vec<String> = output(tool)
+                .iter_errors(&structured)
+                .map(|e| e.to_string())
+                .collect();
+            assert!(
+                errors.is_empty(),
+                "{tool} {args}: {errors:?} in {structured}"
+            );
+        }
+    }
+
     #[tokio::test]
     async fn own_account_and_a_subaccount_hit_their_paths() {
         let own_server = MockServer::start_async().await;

@@ -36,13 +36,26 @@ pub fn credentials_set() -> bool {
 #[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct Failure {
     /// Twilio's error code (see <https://www.twilio.com/docs/errors>), when Twilio sent one.
+    #[schemars(schema_with = "twilio_code")]
     pub code: Option<u32>,
     /// The HTTP status, when a response arrived.
+    #[schemars(schema_with = "http_status")]
     pub status: Option<u16>,
     /// What went wrong, in one line.
     pub message: String,
     /// Twilio's request id, for support.
     pub request_id: Option<String>,
+}
+
+// schemars writes `"format": "uint32"` for unsigned integers, which is no JSON Schema format
+// (validators such as the MCP Inspector's warn on every call); bounds say the same in the
+// standard vocabulary.
+fn twilio_code(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({ "type": ["integer", "null"], "minimum": 0, "maximum": u32::MAX })
+}
+
+fn http_status(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({ "type": ["integer", "null"], "minimum": 100, "maximum": 599 })
 }
 
 impl Failure {
