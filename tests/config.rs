@@ -167,7 +167,10 @@ fn missing_or_malformed_variables_are_named_and_never_echoed() {
     // them, so they are refused here, before anything is sent.
     for odd in [format!("\u{feff}{TOKEN}"), format!("{TOKEN}\u{200b}")] {
         assert_eq!(
-            env_error(&[("TWILIO_ACCOUNT_SID", EXAMPLE_SID), ("TWILIO_AUTH_TOKEN", &odd)]),
+            env_error(&[
+                ("TWILIO_ACCOUNT_SID", EXAMPLE_SID),
+                ("TWILIO_AUTH_TOKEN", &odd)
+            ]),
             "TWILIO_AUTH_TOKEN: the Auth Token contains whitespace, control or non-ASCII characters"
         );
     }

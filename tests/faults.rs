@@ -580,3 +580,42 @@ async fn an_error_body_over_the_cap_says_so_rather_than_empty() {
         "{err}"
     );
 }
+
+/// One account's 429 asking for an hour is that account's answer: the client will not wait it
+/// out, so nor must the other accounts of the batch.
+#[tokio::test]
+async fn a_429_the_fetch_will_not_wait_out_does_not_pause_the_others() {
+    let throttled: balance_api::AccountSid = format!("AC{:032x}", 999).parse().expect("sid");
+    let server = RawServer::start(move |head| {
+        let sid = sid_in(head).unwrap_or_default().to_owned();
+        if sid == format!("AC{:032x}", 999) {
+            response(429, &[("retry-after", "3600")], r#"{"code":20429,"message":"Too Many Requests","more_info":"https://www.twilio.com/docs/errors/20429","status":429}"#)
+        } else {
+            ok_response(&format!(r#"{{"account_sid":"{sid}","balance":"1.25","currency":"USD"}}"#))
+        }
+    })
+    .await;
+    let c = client(
+        &server.base_url(),
+        Duration::from_secs(5),
+        RetryPolicy::default(),
+    );
+    let mut accounts = vec![throttled.clone()];
+    accounts.extend((0..15u32).map(|i| format!("AC{i:032x}").parse().expect("sid")));
+    let started = Instant::now();
+    let results = c.fetch_balances(accounts, 4).await;
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(1), "the batch took {took:?}");
+    let err = results[0].1.as_ref().expect_err("throttled");
+    assert!(
+        matches!(tries(err), (1, StopReason::RetryAfterTooLong { .. })),
+        "{err}"
+    );
+    assert!(results[1..].iter().all(|(_, r)| r.is_ok()), "{results:?}");
+    // And the next fetch of the same client goes straight out.
+    let started = Instant::now();
+    c.fetch_balance_of(&results[1].0)
+        .await
+        .expect("no pause left behind");
+    assert!(started.elapsed() < Duration::from_millis(500));
+}

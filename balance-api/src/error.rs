@@ -76,6 +76,7 @@ impl fmt::Display for Tries {
             Some(StopReason::Deadline(_) | StopReason::RetryAfterTooLong { .. })
         );
         match self.stop {
+            Some(stop) if self.attempts == 0 => write!(f, "; no request sent: {stop}"),
             Some(stop) if self.attempts > 1 || telling => {
                 let s = if self.attempts == 1 { "" } else { "s" };
                 write!(f, "; gave up after {} attempt{s}: {stop}", self.attempts)

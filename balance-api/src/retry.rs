@@ -202,12 +202,12 @@ where
         };
         tracing::info!(attempt = number, error = %err, "attempt failed");
         let next = next_wait(policy, &err, number, deadline);
-        if err.status().is_some_and(|s| s == 429) {
-            // The whole client backs off at least one full step (or what the server asked, up
-            // to the cap), even when this task's jitter drew a short wait or it stops here.
-            let asked = (err.retry_after().unwrap_or_default()).min(policy.max_retry_after);
-            let wait = *next.as_ref().unwrap_or(&Duration::ZERO);
-            if let Some(until) = later(wait.max(asked).max(policy.step(number))) {
+        if let (true, Ok(wait)) = (err.status().is_some_and(|s| s == 429), &next) {
+            // The whole client backs off with the task that heard the 429, at least one full
+            // step even when its jitter drew less. A pause this task will not wait out itself
+            // (it stops here: a Retry-After over the cap, no attempts or time left) is not
+            // imposed on the others.
+            if let Some(until) = later((*wait).max(policy.step(number))) {
                 let mut slot = pause.slot();
                 *slot = Some(slot.map_or(until, |current| current.max(until)));
             }
