@@ -5,19 +5,34 @@
 //!
 //! Beside the generated code sit what the build script reads from the same fragment and
 //! progenitor leaves out: stable aliases for the operation's types ([`fetch_balance`]), the
-//! documented server ([`SERVER_URL`]), the `AccountSid` parameter's JSON Schema
-//! ([`ACCOUNT_SID_SCHEMA`]) and the documented example ([`DOCUMENTED_EXAMPLE`]); and one
-//! hand-written file, `hooks.rs`, the `ClientHooks` impl that bounds response bodies
-//! (progenitor requires it next to the generated `Client`).
+//! documented server ([`SERVER_URL`]) and path ([`PATH`]), the `AccountSid` parameter's JSON
+//! Schema ([`ACCOUNT_SID_SCHEMA`]); and one hand-written file, `hooks.rs`, the `ClientHooks` impl
+//! that bounds response bodies (progenitor requires it next to the generated `Client`).
+//!
+//! The build needs only the spec's contract: the `FetchBalance` operation, its `AccountSid`
+//! parameter and its 200 response schema. Examples, descriptions and summaries are prose that
+//! upstream adds, changes and drops, so nothing depends on them:
+//!
+//! - [`DOCUMENTED_EXAMPLE`] is the 200 response's documented example, `None` when there is none;
+//! - [`DEMO_RESPONSE`] is a 200 body that is always there: that example, or else a body made
+//!   from the response schema (each field's own `example`, else the shortest string its
+//!   `pattern` matches, else `null` where nullable), so it decodes as
+//!   [`fetch_balance::Response`] either way;
+//! - [`DEMO_RESPONSE_SOURCE`] names which of the two it is, for a demo's note to its reader.
 //!
 //! Most users want the `balance-api` crate, which adds credentials, regions, errors and retries.
 //!
 //! ```
 //! use balance_api_gen::fetch_balance;
 //!
-//! let body: fetch_balance::Response = serde_json::from_str(balance_api_gen::DOCUMENTED_EXAMPLE)?;
-//! assert_eq!(serde_json::to_value(&body)?["balance"], "0.05");
+//! // The demo body decodes, and its account SID passes the spec's rule, example or not.
+//! let body: fetch_balance::Response = serde_json::from_str(balance_api_gen::DEMO_RESPONSE)?;
+//! let sid = serde_json::to_value(&body)?["account_sid"].as_str().map(str::to_owned);
+//! assert!(sid.unwrap_or_default().parse::<fetch_balance::AccountSid>().is_ok());
 //! assert!("AC123".parse::<fetch_balance::AccountSid>().is_err());
+//! if let Some(example) = balance_api_gen::DOCUMENTED_EXAMPLE {
+//!     assert_eq!(example, balance_api_gen::DEMO_RESPONSE);
+//! }
 //! # Ok::<(), serde_json::Error>(())
 //! ```
 

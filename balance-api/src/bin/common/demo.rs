@@ -1,6 +1,6 @@
-//! The demo server: the spec's documented example, served on loopback behind the same basic
-//! auth check Twilio makes, so the whole path (request, auth header, decode) runs with no
-//! account at all.
+//! The demo server: the spec's documented example (or, when it documents none, a body made from
+//! the response schema; see [`SOURCE`]), served on loopback behind the same basic auth check
+//! Twilio makes, so the whole path (request, auth header, decode) runs with no account at all.
 
 use balance_api::{AccountSid, Client, ClientBuilder, Credentials, Error};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -12,6 +12,10 @@ pub const NOTE: &str = "DEMO DATA: the example documented in Twilio's API spec, 
 const DEMO_TOKEN: &str = "demo-auth-token-00000000000000000";
 const REQUEST_ID: &str = "RQdemo0000000000000000000000000000";
 
+/// Where the served body comes from, for a note to the reader: the spec's documented example,
+/// or a value made from the response schema when the spec documents none.
+pub const SOURCE: &str = balance_api_gen::DEMO_RESPONSE_SOURCE;
+
 /// A running demo server; it stops with the runtime.
 pub struct Server {
     base_url: String,
@@ -21,13 +25,13 @@ pub struct Server {
 impl Server {
     /// Starts serving on a free loopback port.
     pub async fn start() -> Result<Self, String> {
-        let example = balance_api_gen::DOCUMENTED_EXAMPLE;
+        let example = balance_api_gen::DEMO_RESPONSE;
         let body: serde_json::Value = serde_json::from_str(example).map_err(|e| e.to_string())?;
         let account: AccountSid = body["account_sid"]
             .as_str()
             .unwrap_or_default()
             .parse()
-            .map_err(|e| format!("the documented example: {e}"))?;
+            .map_err(|e| format!("{SOURCE}: {e}"))?;
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .map_err(|e| format!("cannot start the demo server: {e}"))?;
@@ -94,7 +98,7 @@ fn answer(head: &str, path: &str, auth: &str) -> String {
     let (status, body) = if !authorized {
         ("401 Unauthorized", r#"{"code":20003,"message":"Authenticate","more_info":"https://www.twilio.com/docs/errors/20003","status":401}"#.to_owned())
     } else if request_line.starts_with(&format!("GET {path} ")) {
-        ("200 OK", balance_api_gen::DOCUMENTED_EXAMPLE.to_owned())
+        ("200 OK", balance_api_gen::DEMO_RESPONSE.to_owned())
     } else {
         ("404 Not Found", r#"{"code":20404,"message":"The requested resource was not found on the demo server","more_info":"https://www.twilio.com/docs/errors/20404","status":404}"#.to_owned())
     };
