@@ -58,7 +58,8 @@ async fn serve(args: Args) -> Result<(), String> {
             args.settings.check_demo()?;
             let demo = common::demo::Server::start().await?;
             eprintln!(
-                "balance-mcp: --demo: serving the documented example from {}",
+                "balance-mcp: --demo: serving {} from {}",
+                common::demo::SOURCE,
                 demo.base_url()
             );
             (

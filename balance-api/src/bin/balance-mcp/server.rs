@@ -160,7 +160,7 @@ impl BalanceServer {
     /// marked in demo mode (a "not found" there says nothing about a real account).
     fn describe(&self, e: &Error) -> String {
         let demo = if self.demo {
-            "DEMO MODE (only the documented example exists): "
+            "DEMO MODE (only the demo account exists): "
         } else {
             ""
         };
@@ -172,7 +172,7 @@ impl BalanceServer {
 
     fn result(&self, account: AccountSid, balance: &Balance) -> BalanceResult {
         let notes: Vec<&str> = [
-            self.demo.then_some(crate::common::demo::NOTE),
+            self.demo.then_some(crate::common::demo::NOTE.as_str()),
             balance
                 .amount()
                 .is_none()
@@ -199,7 +199,10 @@ impl ServerHandler for BalanceServer {
              credentials' own when account_sid is omitted), get_balances for up to 100.",
         );
         if self.demo {
-            instructions.push_str(" DEMO MODE: every figure is the documented example.");
+            instructions.push_str(&format!(
+                " DEMO MODE: every figure is {}.",
+                crate::common::demo::SOURCE
+            ));
         }
         ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
             .with_server_info(Implementation::new(

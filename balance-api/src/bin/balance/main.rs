@@ -172,7 +172,7 @@ async fn run(args: Args) -> Result<ExitCode, String> {
     let report = Report::new(
         &targets,
         outcomes,
-        demo.as_ref().map(|_| common::demo::NOTE),
+        demo.as_ref().map(|_| common::demo::NOTE.as_str()),
     );
     let rendered = report.render(format);
     match &destination {

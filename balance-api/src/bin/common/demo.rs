@@ -6,15 +6,16 @@ use balance_api::{AccountSid, Client, ClientBuilder, Credentials, Error};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
-/// What every demo figure is labelled with.
-pub const NOTE: &str = "DEMO DATA: the example documented in Twilio's API spec, not a real account";
-
 const DEMO_TOKEN: &str = "demo-auth-token-00000000000000000";
 const REQUEST_ID: &str = "RQdemo0000000000000000000000000000";
 
 /// Where the served body comes from, for a note to the reader: the spec's documented example,
 /// or a value made from the response schema when the spec documents none.
 pub const SOURCE: &str = balance_api_gen::DEMO_RESPONSE_SOURCE;
+
+/// What every demo figure is labelled with, in every output.
+pub static NOTE: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| format!("DEMO DATA: {SOURCE}, not a real account"));
 
 /// A running demo server; it stops with the runtime.
 pub struct Server {
