@@ -129,3 +129,221 @@ fn stdin_closed_before_initialize_exits_0() {
     assert_eq!(code, Some(0), "{stderr}");
     assert!(answers.is_empty());
 }
+
+const SID: &str = "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+const TOKEN: &str = "mcp-process-token-0123456789abcd";
+
+fn call(id: u64, tool: &str, arguments: Value) -> Value {
+    json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": tool, "arguments": arguments}})
+}
+
+fn initialized() -> Value {
+    json!({"jsonrpc": "2.0", "method": "notifications/initialized"})
+}
+
+/// A loopback "Twilio" on a thread per connection: `hold` decides how long each request waits
+/// before its 200; the counters say how many were in flight at once, at most.
+struct Fake {
+    url: String,
+    peak: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    served: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+fn fake(hold: std::time::Duration) -> Fake {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let (now, peak, served) = (
+        Arc::new(AtomicUsize::new(0)),
+        Arc::new(AtomicUsize::new(0)),
+        Arc::new(AtomicUsize::new(0)),
+    );
+    let (p, s) = (peak.clone(), served.clone());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { break };
+            let (now, peak, served) = (now.clone(), p.clone(), s.clone());
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream);
+                loop {
+                    let mut head = String::new();
+                    while reader.read_line(&mut head).is_ok_and(|n| n > 2) {}
+                    let Some(sid) = head.split("/Accounts/").nth(1).and_then(|r| r.get(..34))
+                    else {
+                        return;
+                    };
+                    let sid = sid.to_owned();
+                    peak.fetch_max(now.fetch_add(1, SeqCst) + 1, SeqCst);
+                    std::thread::sleep(hold);
+                    now.fetch_sub(1, SeqCst);
+                    served.fetch_add(1, SeqCst);
+                    let body =
+                        format!(r#"{{"account_sid":"{sid}","balance":"1.00","currency":"USD"}}"#);
+                    let reply = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                        body.len()
+                    );
+                    if reader.get_mut().write_all(reply.as_bytes()).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    Fake { url, peak, served }
+}
+
+fn against(fake: &Fake, extra: &[&str]) -> Command {
+    let mut args = vec!["--base-url", fake.url.as_str()];
+    args.extend_from_slice(extra);
+    server(
+        &args,
+        &[("TWILIO_ACCOUNT_SID", SID), ("TWILIO_AUTH_TOKEN", TOKEN)],
+    )
+}
+
+fn sid(i: usize) -> String {
+    format!("AC{i:032x}")
+}
+
+/// Sends every request at once, then reads until each one with an id has its answer.
+fn pipelined(cmd: &mut Command, requests: &[Value]) -> Vec<Value> {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let mut stdin = child.stdin.take().expect("stdin");
+    for request in requests {
+        writeln!(stdin, "{request}").expect("write");
+    }
+    stdin.flush().expect("flush");
+    let expected = requests.iter().filter(|r| r.get("id").is_some()).count();
+    let mut answers = Vec::new();
+    for line in BufReader::new(child.stdout.take().expect("stdout")).lines() {
+        answers.push(serde_json::from_str::<Value>(&line.expect("read")).expect("JSON"));
+        if answers.len() == expected {
+            break;
+        }
+    }
+    drop(stdin);
+    let _ = child.wait();
+    answers
+}
+
+#[test]
+fn a_batch_of_hanging_accounts_answers_within_the_call_timeout() {
+    let hung = fake(std::time::Duration::from_secs(60));
+    let sids: Vec<String> = (1..=20).map(sid).collect();
+    let started = std::time::Instant::now();
+    let answers = pipelined(
+        &mut against(&hung, &["--timeout", "2"]),
+        &[
+            initialize("2025-06-18"),
+            initialized(),
+            call(2, "get_balances", json!({"account_sids": sids})),
+        ],
+    );
+    let took = started.elapsed();
+    assert!(took < std::time::Duration::from_secs(3), "took {took:?}");
+    let entries = answers[1]["result"]["structuredContent"]["balances"]
+        .as_array()
+        .cloned()
+        .expect("entries");
+    assert_eq!(entries.len(), 20);
+    for entry in &entries {
+        let message = entry["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains("timed out"), "{entry}");
+    }
+}
+
+#[test]
+fn pipelined_calls_never_exceed_the_in_flight_limit() {
+    let slow = fake(std::time::Duration::from_millis(50));
+    let mut requests = vec![initialize("2025-06-18"), initialized()];
+    requests.extend((0..100).map(|i| {
+        call(
+            10 + i as u64,
+            "get_balance",
+            json!({"account_sid": sid(i + 1)}),
+        )
+    }));
+    let answers = pipelined(&mut against(&slow, &["--concurrency", "4"]), &requests);
+    assert_eq!(answers.len(), 101);
+    let ok = answers
+        .iter()
+        .filter(|a| a["result"]["isError"] == false)
+        .count();
+    assert_eq!(ok, 100, "{:?}", answers.last());
+    use std::sync::atomic::Ordering::SeqCst;
+    assert_eq!(slow.served.load(SeqCst), 100);
+    let peak = slow.peak.load(SeqCst);
+    assert!(
+        (2..=4).contains(&peak),
+        "at most 4 in flight at the server, saw {peak}"
+    );
+}
+
+#[test]
+fn protocol_edges_are_answered_never_a_crash() {
+    // A notification before initialize is ignored; a line over the cap gets an error with id
+    // null; the session then goes on as usual.
+    let huge = format!(
+        r#"{{"jsonrpc":"2.0","id":7,"method":"tools/list","params":{{"pad":"{}"}}}}"#,
+        "x".repeat(2 * 1024 * 1024)
+    );
+    let mut child = server(&["--demo"], &[])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let mut next = || {
+        serde_json::from_str::<Value>(&lines.next().expect("a line").expect("read")).expect("JSON")
+    };
+    writeln!(stdin, "{}", initialized()).expect("write");
+    writeln!(stdin, "{huge}").expect("write");
+    stdin.flush().expect("flush");
+    let refused = next();
+    assert_eq!(
+        (&refused["id"], &refused["error"]["code"]),
+        (&Value::Null, &json!(-32600)),
+        "{refused}"
+    );
+    writeln!(stdin, "{}", initialize("2025-11-25")).expect("write");
+    let hello = next();
+    assert_eq!(hello["id"], 1, "{hello}");
+    writeln!(
+        stdin,
+        "{}\n{}",
+        initialized(),
+        json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"})
+    )
+    .expect("write");
+    let tools = next();
+    assert_eq!(
+        tools["result"]["tools"].as_array().map(Vec::len),
+        Some(2),
+        "{tools}"
+    );
+    writeln!(
+        stdin,
+        "{}",
+        call(3, "get_balance", json!({"account_sid": null}))
+    )
+    .expect("write");
+    let null = next();
+    assert_eq!(null["result"]["isError"], true, "null is no SID: {null}");
+    drop(stdin);
+    let out = child.wait_with_output().expect("exit");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -8,12 +8,14 @@
 #[path = "../common/mod.rs"]
 mod common;
 mod server;
+mod stdio;
 
 use balance_api::Error;
 use clap::Parser;
 use rmcp::ServiceExt;
 use rmcp::service::ServerInitializeError;
 use std::process::ExitCode;
+use std::time::Duration;
 
 /// Serve Twilio account balances to an MCP client over stdio.
 #[derive(Parser, Debug)]
@@ -28,9 +30,15 @@ struct Args {
     /// credentials needed); every result says so.
     #[arg(long)]
     demo: bool,
+    /// Requests to Twilio in flight at once, across all tool calls.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
+    concurrency: u16,
     #[command(flatten)]
     settings: common::Settings,
 }
+
+/// An assistant waits on each call: one that takes longer has better things to say ("timed out").
+const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(30);
 
 fn main() -> ExitCode {
     let args = match Args::try_parse() {
@@ -74,8 +82,12 @@ async fn serve(args: Args) -> Result<(), String> {
         .user_agent_suffix("balance-mcp")
         .build()
         .map_err(text)?;
-    let server = server::BalanceServer::new(client, demo.is_some());
-    match server.serve(rmcp::transport::stdio()).await {
+    let limits = server::Limits {
+        call_timeout: args.settings.timeout.unwrap_or(DEFAULT_CALL_TIMEOUT),
+        in_flight: args.concurrency.into(),
+    };
+    let server = server::BalanceServer::new(client, demo.is_some(), limits);
+    match server.serve(stdio::transport()).await {
         Ok(running) => running.waiting().await.map(drop).map_err(|e| e.to_string()),
         // stdin closed before a client said hello: nothing to serve, and nothing went wrong.
         Err(ServerInitializeError::ConnectionClosed(_)) => Ok(()),

@@ -1,11 +1,14 @@
 //! The MCP tools: `get_balance` and `get_balances`, read-only, over a `balance_api::Client`.
 
-use crate::common::Failure;
+use crate::common::{Failure, batch};
 use balance_api::{AccountSid, Balance, Client, Error};
 use rmcp::handler::server::{router::tool::ToolRouter, wrapper::Parameters};
 use rmcp::model::{Implementation, ServerCapabilities, ServerConfig};
 use rmcp::{Json, ServerHandler, schemars, tool, tool_handler, tool_router};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Semaphore;
 
 /// Arguments of `get_balance`.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -13,9 +16,14 @@ use serde::{Deserialize, Serialize};
 pub struct GetBalanceArgs {
     /// The Account SID (AC followed by 32 hex digits) of the account or subaccount to read.
     /// Omit it for the account the server's credentials belong to.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     #[schemars(with = "AccountSid", transform = drop_default)]
     pub account_sid: Option<String>,
+}
+
+/// Absent is `None`; present must be a string: `null` is no SID, not "the parent account".
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    String::deserialize(d).map(Some)
 }
 
 /// Arguments of `get_balances`.
@@ -69,22 +77,47 @@ pub struct Balances {
     pub balances: Vec<BatchEntry>,
 }
 
-/// The server: one client, and whether it talks to the demo server.
+/// How the server bounds its work.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Time for one tool call as a whole; a batch answers with what finished by then.
+    pub call_timeout: Duration,
+    /// Requests to Twilio in flight at once, across all calls.
+    pub in_flight: usize,
+}
+
+/// The server: one client, its limits, and whether it talks to the demo server.
 #[derive(Clone)]
 pub struct BalanceServer {
     client: Client,
     demo: bool,
+    call_timeout: Duration,
+    in_flight: Arc<Semaphore>,
     tool_router: ToolRouter<Self>,
 }
 
 #[tool_router]
 impl BalanceServer {
-    pub fn new(client: Client, demo: bool) -> Self {
+    pub fn new(client: Client, demo: bool, limits: Limits) -> Self {
         Self {
             client,
             demo,
+            call_timeout: limits.call_timeout,
+            in_flight: Arc::new(Semaphore::new(limits.in_flight.max(1))),
             tool_router: Self::tool_router(),
         }
+    }
+
+    /// One fetch, once a slot among the requests in flight is free.
+    async fn fetch(&self, account: &AccountSid) -> Result<Balance, Error> {
+        // The semaphore is never closed, so a permit always comes.
+        let _slot = self.in_flight.acquire().await;
+        self.client.fetch_balance_of(account).await
+    }
+
+    fn timed_out(&self) -> String {
+        let limit = humantime::format_duration(self.call_timeout);
+        format!("timed out: no answer within the call's time limit of {limit} (--timeout)")
     }
 
     #[tool(
@@ -108,9 +141,10 @@ impl BalanceServer {
             Some(text) => text.parse().map_err(|e| format!("account_sid: {e}"))?,
             None => self.client.account_sid().clone(),
         };
-        match self.client.fetch_balance_of(&account).await {
-            Ok(balance) => Ok(Json(self.result(account, &balance))),
-            Err(e) => Err(self.describe(&e)),
+        match tokio::time::timeout(self.call_timeout, self.fetch(&account)).await {
+            Ok(Ok(balance)) => Ok(Json(self.result(account, &balance))),
+            Ok(Err(e)) => Err(self.describe(&e)),
+            Err(_) => Err(self.timed_out()),
         }
     }
 
@@ -137,19 +171,25 @@ impl BalanceServer {
         let accounts = (args.account_sids.iter().enumerate())
             .map(|(i, s)| s.parse().map_err(|e| format!("account_sids[{i}]: {e}")))
             .collect::<Result<Vec<AccountSid>, String>>()?;
-        let results = self.client.fetch_balances(accounts, 8).await;
-        let balances = results
-            .into_iter()
-            .map(|(account, result)| match result {
-                Ok(balance) => BatchEntry {
+        // The semaphore bounds what is in flight; every job may wait for a slot at once.
+        let jobs = accounts.iter().map(|a| self.fetch(a)).collect();
+        let outputs = batch::within(jobs, accounts.len(), Some(self.call_timeout)).await;
+        let balances = (accounts.into_iter().zip(outputs))
+            .map(|(account, output)| match output {
+                Some(Ok(balance)) => BatchEntry {
                     result: Some(self.result(account.clone(), &balance)),
                     account_sid: account,
                     error: None,
                 },
-                Err(e) => BatchEntry {
+                Some(Err(e)) => BatchEntry {
                     account_sid: account,
                     result: None,
                     error: Some(Failure::new(&e, self.describe(&e))),
+                },
+                None => BatchEntry {
+                    account_sid: account,
+                    result: None,
+                    error: Some(Failure::message(self.timed_out())),
                 },
             })
             .collect();
@@ -244,7 +284,11 @@ mod tests {
             .expect("client");
         let (server_io, client_io) = tokio::io::duplex(4096);
         let server = tokio::spawn(async move {
-            BalanceServer::new(client, false)
+            let limits = Limits {
+                call_timeout: Duration::from_secs(30),
+                in_flight: 8,
+            };
+            BalanceServer::new(client, false, limits)
                 .serve(server_io)
                 .await
                 .ok()

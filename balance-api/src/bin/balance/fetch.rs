@@ -1,9 +1,8 @@
 //! Reading every target at once, within `--concurrency` and the run's `--timeout`.
 
 use crate::accounts::Target;
-use crate::common::Failure;
+use crate::common::{Failure, batch};
 use balance_api::{Balance, Error};
-use futures_util::StreamExt;
 use std::fmt;
 use std::time::Duration;
 
@@ -49,27 +48,15 @@ pub type Outcome = Result<Balance, Problem>;
 /// One outcome per target, in order. With a `limit`, what finished in time is kept and only
 /// the rest are [`Problem::Unfinished`].
 pub async fn all(targets: &[Target], concurrency: usize, limit: Option<Duration>) -> Vec<Outcome> {
-    let mut outcomes: Vec<Option<Outcome>> = targets.iter().map(|_| None).collect();
-    let mut stream = futures_util::stream::iter(targets.iter().enumerate())
-        .map(|(index, target)| async move {
-            let result = target.client.fetch_balance_of(&target.account).await;
-            (index, result)
-        })
-        .buffer_unordered(concurrency.max(1));
-    let collect = async {
-        while let Some((index, result)) = stream.next().await {
-            outcomes[index] = Some(result.map_err(Problem::Fetch));
-        }
-    };
-    match limit {
-        Some(limit) => {
-            let _ = tokio::time::timeout(limit + RUN_GRACE, collect).await;
-        }
-        None => collect.await,
-    }
+    let jobs = (targets.iter())
+        .map(|t| t.client.fetch_balance_of(&t.account))
+        .collect();
+    let outputs = batch::within(jobs, concurrency, limit.map(|l| l + RUN_GRACE)).await;
     let limit = limit.unwrap_or_default();
-    outcomes
-        .into_iter()
-        .map(|o| o.unwrap_or(Err(Problem::Unfinished { limit })))
+    (outputs.into_iter())
+        .map(|o| match o {
+            Some(result) => result.map_err(Problem::Fetch),
+            None => Err(Problem::Unfinished { limit }),
+        })
         .collect()
 }

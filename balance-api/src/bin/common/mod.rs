@@ -1,6 +1,7 @@
 //! What `balance` and `balance-mcp` share: how they find credentials, the settings flags they
 //! both take, and the demo server that stands in for Twilio when no credentials are set.
 
+pub mod batch;
 pub mod demo;
 
 use balance_api::{ClientBuilder, Error, RetryPolicy};
@@ -73,7 +74,6 @@ impl Failure {
     }
 
     /// A failure the program itself reports (no response to speak of).
-    #[allow(dead_code)] // balance-mcp's calls end with a fetch error each
     pub fn message(message: String) -> Self {
         Self {
             code: None,

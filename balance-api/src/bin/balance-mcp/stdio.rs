@@ -1,0 +1,115 @@
+//! stdin and stdout for rmcp, with the two things its stdio transport does not do itself:
+//!
+//! - a line over [`MAX_LINE`] is answered with a JSON-RPC error (id `null`, since none could be
+//!   read) and skipped; rmcp drops such a line without a word, and the client waits for ever;
+//! - a notification before the `initialize` request is ignored, as the MCP lifecycle allows;
+//!   rmcp ends the session on one.
+//!
+//! Everything else passes through untouched, one line at a time, and rmcp's answers and these
+//! errors reach stdout as whole lines.
+
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWriteExt, DuplexStream};
+use tokio::sync::mpsc;
+
+/// The longest request line read: tool arguments are small (100 SIDs are about 4 KB).
+pub const MAX_LINE: usize = 1024 * 1024;
+
+/// The stream rmcp serves on; the tasks behind it run until stdin and rmcp are done.
+pub fn transport() -> DuplexStream {
+    let (rmcp_side, ours) = tokio::io::duplex(64 * 1024);
+    let (from_rmcp, mut to_rmcp) = tokio::io::split(ours);
+    let (replies, mut our_lines) = mpsc::channel::<String>(16);
+    tokio::spawn(async move {
+        let mut stdin = tokio::io::BufReader::new(tokio::io::stdin());
+        let mut initialized = false;
+        let mut line = Vec::new();
+        loop {
+            match read_line(&mut stdin, &mut line).await {
+                Ok(Line::Whole) => {}
+                Ok(Line::TooLong) => {
+                    let error = serde_json::json!({
+                        "jsonrpc": "2.0",
+                        "id": null,
+                        "error": {"code": -32600, "message": format!("request too large: a line over {MAX_LINE} bytes")},
+                    });
+                    if replies.send(error.to_string()).await.is_err() {
+                        break;
+                    }
+                    continue;
+                }
+                Ok(Line::End) | Err(_) => break,
+            }
+            if !initialized {
+                // Text that is not JSON goes through: rmcp answers it with a parse error.
+                if let Ok(message) = serde_json::from_slice::<serde_json::Value>(&line) {
+                    let method = message.get("method");
+                    if method.is_none() || message.get("id").is_none() {
+                        continue; // a notification (or a stray response): nothing to answer
+                    }
+                    initialized = method.is_some_and(|m| m == "initialize");
+                }
+            }
+            line.push(b'\n');
+            if to_rmcp.write_all(&line).await.is_err() {
+                break;
+            }
+        }
+        // EOF for rmcp: it ends the session as it would on stdin's.
+        let _ = to_rmcp.shutdown().await;
+    });
+    tokio::spawn(async move {
+        let mut stdout = tokio::io::stdout();
+        let mut from_rmcp = tokio::io::BufReader::new(from_rmcp);
+        let mut line = Vec::new();
+        loop {
+            let next = tokio::select! {
+                read = from_rmcp.read_until(b'\n', &mut line) => match read {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => std::mem::take(&mut line),
+                },
+                Some(reply) = our_lines.recv() => format!("{reply}\n").into_bytes(),
+            };
+            if stdout.write_all(&next).await.is_err() || stdout.flush().await.is_err() {
+                break;
+            }
+        }
+    });
+    rmcp_side
+}
+
+enum Line {
+    Whole,
+    TooLong,
+    End,
+}
+
+/// The next line, without its `\n`, into `line`; a line over [`MAX_LINE`] is read to its end
+/// and dropped, never held whole in memory.
+async fn read_line(
+    input: &mut (impl AsyncBufRead + Unpin),
+    line: &mut Vec<u8>,
+) -> std::io::Result<Line> {
+    line.clear();
+    let mut too_long = false;
+    loop {
+        let buffer = input.fill_buf().await?;
+        if buffer.is_empty() {
+            return Ok(if too_long { Line::TooLong } else { Line::End });
+        }
+        let (chunk, ends) = match buffer.iter().position(|&b| b == b'\n') {
+            Some(at) => (&buffer[..at], Some(at + 1)),
+            None => (buffer, None),
+        };
+        if !too_long && line.len() + chunk.len() <= MAX_LINE {
+            line.extend_from_slice(chunk);
+        } else {
+            too_long = true;
+            line.clear();
+        }
+        let used = ends.unwrap_or(buffer.len());
+        input.consume(used);
+        if ends.is_some() {
+            return Ok(if too_long { Line::TooLong } else { Line::Whole });
+        }
+    }
+}

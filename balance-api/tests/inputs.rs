@@ -1,0 +1,222 @@
+//! What people really hand the `balance` command: output paths that are not plain files,
+//! files saved with a byte-order mark, negative minimums, proxies set for everything else.
+
+use httpmock::prelude::*;
+use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+use std::process::{Command, Output, Stdio};
+
+const SID: &str = "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+const TOKEN: &str = "inputs-test-token-0123456789abcd";
+
+fn balance() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_balance"));
+    for var in balance_api::ENV_VARS {
+        cmd.env_remove(var);
+    }
+    for var in [
+        "HTTP_PROXY",
+        "http_proxy",
+        "HTTPS_PROXY",
+        "https_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+        "NO_PROXY",
+        "no_proxy",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.stdin(Stdio::null());
+    cmd
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+async fn run(mut cmd: Command) -> Output {
+    tokio::task::spawn_blocking(move || cmd.output().expect("runs"))
+        .await
+        .expect("join")
+}
+
+/// A Twilio that knows every account; the mock counts what reached it. (Leaked: it lives
+/// as long as the test process.)
+async fn twilio() -> (&'static MockServer, httpmock::Mock<'static>) {
+    let server: &'static MockServer = Box::leak(Box::new(MockServer::start_async().await));
+    let mock = server
+        .mock_async(|when, then| {
+            when.any_request();
+            then.status(200)
+                .header("content-type", "application/json")
+                .body(format!(
+                    r#"{{"account_sid":"{SID}","balance":"1.50","currency":"USD"}}"#
+                ));
+        })
+        .await;
+    (server, mock)
+}
+
+fn with_credentials(server: &MockServer) -> Command {
+    let mut cmd = balance();
+    cmd.env("TWILIO_ACCOUNT_SID", SID)
+        .env("TWILIO_AUTH_TOKEN", TOKEN)
+        .args(["--base-url", &server.base_url()]);
+    cmd
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn output_is_refused_where_a_regular_file_does_not_belong_before_any_request() {
+    let (server, mock) = twilio().await;
+    let dir = tempfile::tempdir().expect("dir");
+    // A device node as root (CI); a FIFO otherwise. Either would become a regular file if the
+    // report were renamed over it.
+    let special = dir.path().join("null");
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| text(&o.stdout).trim() == "0");
+    let made = match root {
+        true => Command::new("mknod")
+            .arg(&special)
+            .args(["c", "1", "3"])
+            .status(),
+        false => Command::new("mkfifo").arg(&special).status(),
+    };
+    assert!(made.expect("mknod/mkfifo").success());
+    let directory = dir.path().join("sub");
+    std::fs::create_dir(&directory).expect("mkdir");
+    let accounts = dir.path().join("accounts.txt");
+    std::fs::write(&accounts, format!("{SID}\n")).expect("write");
+    for (target, says) in [
+        (&special, "is not a regular file"),
+        (&directory, "is a directory"),
+        (&accounts, "is also an input"),
+    ] {
+        let mut cmd = with_credentials(server);
+        cmd.args([
+            "--accounts-file",
+            &accounts.to_string_lossy(),
+            "--output",
+            &target.to_string_lossy(),
+        ]);
+        let out = run(cmd).await;
+        assert_eq!(out.status.code(), Some(1), "{target:?}");
+        assert!(
+            text(&out.stderr).contains(says),
+            "{target:?}: {}",
+            text(&out.stderr)
+        );
+    }
+    assert_eq!(mock.calls_async().await, 0, "refused before any request");
+    let kind = std::fs::symlink_metadata(&special)
+        .expect("still there")
+        .file_type();
+    assert!(kind.is_char_device() || kind.is_fifo(), "{kind:?}");
+    assert_eq!(
+        std::fs::read_to_string(&accounts).expect("read"),
+        format!("{SID}\n")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn output_through_a_symlink_replaces_the_target_and_keeps_its_mode() {
+    let (server, _) = twilio().await;
+    let dir = tempfile::tempdir().expect("dir");
+    let real_dir = dir.path().join("real");
+    std::fs::create_dir(&real_dir).expect("mkdir");
+    let target = real_dir.join("twilio.prom");
+    std::fs::write(&target, "old\n").expect("write");
+    std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let link = dir.path().join("link.prom");
+    std::os::unix::fs::symlink(&target, &link).expect("symlink");
+    let mut cmd = with_credentials(server);
+    cmd.args(["--output", &link.to_string_lossy()]);
+    let out = run(cmd).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .expect("link")
+            .file_type()
+            .is_symlink(),
+        "the link stays a link"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&target).expect("read"),
+        format!("{SID}: 1.50 USD\n")
+    );
+    let mode = std::fs::metadata(&target)
+        .expect("meta")
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o600, "an existing file keeps its mode");
+    let leftovers: Vec<_> = std::fs::read_dir(&real_dir).expect("dir").collect();
+    assert_eq!(leftovers.len(), 1, "nothing left beside the target");
+
+    // A new file gets the umask's mode, as any file a program creates.
+    let fresh = dir.path().join("fresh.txt");
+    let mut cmd = with_credentials(server);
+    cmd.args(["--output", &fresh.to_string_lossy()]);
+    let umask = "umask 027; exec \"$0\" \"$@\"";
+    let mut shell = Command::new("sh");
+    shell
+        .arg("-c")
+        .arg(umask)
+        .arg(cmd.get_program())
+        .args(cmd.get_args());
+    for (key, value) in cmd.get_envs() {
+        match value {
+            Some(v) => shell.env(key, v),
+            None => shell.env_remove(key),
+        };
+    }
+    let out = run(shell).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let mode = std::fs::metadata(&fresh)
+        .expect("meta")
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o640);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_byte_order_mark_a_negative_minimum_and_a_proxy_for_demo_are_taken_as_meant() {
+    let (server, _) = twilio().await;
+    let dir = tempfile::tempdir().expect("dir");
+    let accounts = dir.path().join("accounts.txt");
+    std::fs::write(&accounts, format!("\u{feff}{SID}\n")).expect("write");
+    let mut cmd = with_credentials(server);
+    cmd.args([
+        "--accounts-file",
+        &accounts.to_string_lossy(),
+        "--min",
+        "-3.1",
+    ]);
+    let out = run(cmd).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), format!("{SID}: 1.50 USD\n"));
+
+    // The demo server is on loopback: a proxy set for everything else is not in its way.
+    let out = balance()
+        .args(["--demo"])
+        .env("HTTP_PROXY", "http://proxy.invalid:3128")
+        .env("HTTPS_PROXY", "http://proxy.invalid:3128")
+        .env("ALL_PROXY", "http://proxy.invalid:3128")
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("0.05 USD"));
+    for flag in ["--region", "--edge"] {
+        let out = balance()
+            .args(["--demo", flag, "ie1"])
+            .output()
+            .expect("runs");
+        assert_eq!(out.status.code(), Some(1), "{flag}");
+        assert!(
+            text(&out.stderr).contains(&format!("{flag} does not apply to --demo")),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+}
