@@ -2,10 +2,125 @@
 //! account with its own credentials), or the environment's credentials (their own account, or
 //! the SIDs given), or the demo server.
 
+use crate::common;
 use balance_api::{AccountSid, Balance, Client, ClientBuilder, Credentials, Decimal};
 use std::ops::Range;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use toml::de::{DeTable, DeValue};
+
+/// Which accounts to read and how: the flags `balance` and `balance serve` share.
+#[derive(clap::Args, Debug)]
+pub struct Watch {
+    /// Several accounts, each with its own credentials: a TOML file of [[account]] tables.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["accounts", "accounts_file", "demo"])]
+    pub config: Option<PathBuf>,
+    /// Read this (sub)account with the environment's credentials; repeatable.
+    /// Default: the credentials' own account.
+    #[arg(long = "account", value_name = "SID")]
+    pub accounts: Vec<String>,
+    /// Read SIDs from FILE (`-` for stdin), one per line; blank lines and `#` comments ignored.
+    #[arg(long, value_name = "FILE")]
+    pub accounts_file: Option<PathBuf>,
+    /// Use the example documented in Twilio's spec, served on loopback, instead of an account.
+    /// Every output says it is demo data; --output is refused.
+    #[arg(long)]
+    pub demo: bool,
+    /// Requests in flight at most, across all accounts.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
+    pub concurrency: u16,
+    /// Flag balances below AMOUNT (exact plain decimal, in each account's currency); exit 2.
+    /// A config file's `min` overrides it for its account.
+    #[arg(long, value_name = "AMOUNT", value_parser = parse_min, allow_negative_numbers = true)]
+    pub min: Option<Decimal>,
+    #[command(flatten)]
+    pub settings: common::Settings,
+}
+
+fn parse_min(text: &str) -> Result<Decimal, String> {
+    Balance::parse_amount(text)
+        .map_err(|_| "not a plain decimal (digits, an optional - and .) held exactly".to_owned())
+}
+
+impl Watch {
+    /// The files the user named as inputs (an output must not overwrite them).
+    pub fn inputs(&self) -> Vec<&Path> {
+        [self.config.as_deref(), self.accounts_file.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect()
+    }
+
+    /// Every account to read, each with its client, checked before any request; and the demo
+    /// server when `--demo` asked for one (it stops when dropped with the runtime).
+    pub async fn targets(&self) -> Result<(Vec<Target>, Option<common::demo::Server>), String> {
+        let text = |e: balance_api::Error| e.to_string();
+        let mut sids = (self.accounts.iter())
+            .map(|s| s.parse())
+            .collect::<Result<Vec<AccountSid>, _>>()
+            .map_err(|e| format!("--account: {e}"))?;
+        if let Some(path) = &self.accounts_file {
+            sids.extend(read_accounts(path)?);
+            if sids.is_empty() {
+                // A generated list that came out empty must not pass as "all good".
+                return Err(format!(
+                    "--accounts-file {} lists no account",
+                    path.display()
+                ));
+            }
+        }
+        let configure = |builder: ClientBuilder| {
+            (self.settings.apply(builder)).map(|b| b.user_agent_suffix("balance-cli"))
+        };
+        if let Some(path) = &self.config {
+            return Ok((from_config(path, self.min, configure)?, None));
+        }
+        if self.demo {
+            self.settings.check_demo()?;
+            let server = common::demo::Server::start().await?;
+            eprintln!(
+                "balance --demo: answers come from a demo server at {}",
+                server.base_url()
+            );
+            let client = configure(server.builder().map_err(text)?).and_then(|b| b.build());
+            let targets = with_client(&client.map_err(text)?, sids, self.min);
+            return Ok((targets, Some(server)));
+        }
+        if common::credentials_set() {
+            let client = (self.settings.builder())
+                .and_then(|b| b.user_agent_suffix("balance-cli").build())
+                .map_err(text)?;
+            return Ok((with_client(&client, sids, self.min), None));
+        }
+        Err(format!(
+            "{}; or --config FILE for accounts with credentials of their own",
+            common::NO_CREDENTIALS
+        ))
+    }
+}
+
+/// One SID per line; blank lines and `#` comments ignored; a bad line is an error naming it.
+fn read_accounts(path: &Path) -> Result<Vec<AccountSid>, String> {
+    let text = if path.as_os_str() == "-" {
+        std::io::read_to_string(std::io::stdin())
+    } else {
+        std::fs::read_to_string(path)
+    }
+    .map_err(|e| format!("--accounts-file {}: {e}", path.display()))?;
+    // Editors on some systems save a byte-order mark; it is no part of the first SID.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let mut accounts = Vec::new();
+    for (number, line) in text.lines().enumerate() {
+        let sid = line.split('#').next().unwrap_or_default().trim();
+        if sid.is_empty() {
+            continue;
+        }
+        let sid = sid
+            .parse()
+            .map_err(|e| format!("{}:{}: {e}", path.display(), number + 1))?;
+        accounts.push(sid);
+    }
+    Ok(accounts)
+}
 
 /// One account to read, and how.
 #[derive(Debug, Clone)]

@@ -18,6 +18,8 @@ pub enum Problem {
     Unfinished {
         limit: Duration,
     },
+    /// `balance serve` before its first round has ended.
+    NotYet,
 }
 
 impl fmt::Display for Problem {
@@ -29,6 +31,7 @@ impl fmt::Display for Problem {
                 "timed out: not fetched before the --timeout of {} ran out (raise it, or --concurrency)",
                 humantime::format_duration(*limit)
             ),
+            Self::NotYet => f.write_str("not fetched yet: the first round is still running"),
         }
     }
 }
@@ -38,7 +41,7 @@ impl Problem {
     pub fn failure(&self) -> Failure {
         match self {
             Self::Fetch(e) => Failure::new(e, e.to_string()),
-            Self::Unfinished { .. } => Failure::message(self.to_string()),
+            Self::Unfinished { .. } | Self::NotYet => Failure::message(self.to_string()),
         }
     }
 }

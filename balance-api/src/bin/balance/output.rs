@@ -20,7 +20,7 @@ pub enum Format {
 
 /// Every account's outcome, in input order, judged against its minimum.
 pub struct Report<'a> {
-    rows: Vec<(&'a Target, Outcome)>,
+    rows: Vec<(&'a Target, &'a Outcome)>,
     /// Set in demo mode: the note every output carries.
     demo: Option<&'a str>,
 }
@@ -31,7 +31,7 @@ fn below(target: &Target, balance: &Balance) -> bool {
 }
 
 impl<'a> Report<'a> {
-    pub fn new(targets: &'a [Target], outcomes: Vec<Outcome>, demo: Option<&'a str>) -> Self {
+    pub fn new(targets: &'a [Target], outcomes: &'a [Outcome], demo: Option<&'a str>) -> Self {
         Self {
             rows: targets.iter().zip(outcomes).collect(),
             demo,
@@ -119,24 +119,26 @@ impl<'a> Report<'a> {
         }
     }
 
-    fn prometheus(&self, out: &mut String) {
-        let family = |out: &mut String, name: &str, help: &str| {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
-        };
-        let labels = |target: &Target, currency: Option<&str>| {
-            let mut set = format!("account_sid=\"{}\"", target.account);
-            if let Some(name) = &target.name {
-                let _ = write!(set, ",name=\"{}\"", label_value(name));
-            }
-            if let Some(currency) = currency {
-                let _ = write!(set, ",currency=\"{}\"", label_value(currency));
-            }
-            if self.demo.is_some() {
-                // Demo figures carry their own label, so no alert or panel takes them for real.
-                set.push_str(",demo=\"true\"");
-            }
-            set
-        };
+    /// The label set of an account's series: `account_sid`, `name` when configured,
+    /// `currency` for the balance itself, and `demo="true"` on demo figures.
+    pub fn labels(&self, target: &Target, currency: Option<&str>) -> String {
+        let mut set = format!("account_sid=\"{}\"", target.account);
+        if let Some(name) = &target.name {
+            let _ = write!(set, ",name=\"{}\"", label_value(name));
+        }
+        if let Some(currency) = currency {
+            let _ = write!(set, ",currency=\"{}\"", label_value(currency));
+        }
+        if self.demo.is_some() {
+            // Demo figures carry their own label, so no alert or panel takes them for real.
+            set.push_str(",demo=\"true\"");
+        }
+        set
+    }
+
+    /// The Prometheus text exposition of every account's outcome.
+    pub fn prometheus(&self, out: &mut String) {
+        let labels = |target: &Target, currency: Option<&str>| self.labels(target, currency);
         family(
             out,
             "twilio_balance",
@@ -193,6 +195,11 @@ impl<'a> Report<'a> {
             }
         }
     }
+}
+
+/// A gauge family's `HELP` and `TYPE` lines.
+pub fn family(out: &mut String, name: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
 }
 
 /// `name (AC…)`, or the SID alone.

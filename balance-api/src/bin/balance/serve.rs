@@ -1,0 +1,250 @@
+//! `balance serve`: the balances as a Prometheus exporter.
+//!
+//! Answers are cached for `--cache` (balance changes lag anyway, and Twilio's API is rate
+//! limited), and every scrape that finds the cache stale joins the one round of fetches in
+//! progress, so several Prometheus replicas cost one round, not one each. A scrape waits for
+//! that round no longer than Prometheus will wait for the scrape; past that it answers with
+//! what it has and says a round is in progress. A failed fetch is reported as down, never
+//! with the balance of an earlier round.
+
+use crate::accounts::{Target, Watch};
+use crate::common;
+use crate::fetch::{self, Outcome, Problem};
+use crate::output::{Report, family};
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse};
+use axum::routing::get;
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+use std::time::{Duration, Instant, SystemTime};
+use tokio::sync::watch;
+
+/// Not in the 2020 snapshot of Prometheus's default port allocations we could check (see the
+/// README); loopback only unless told otherwise.
+const DEFAULT_LISTEN: &str = "127.0.0.1:9877";
+
+/// Prometheus's own default scrape timeout, for scrapers that do not send theirs.
+const DEFAULT_SCRAPE_WAIT: Duration = Duration::from_secs(10);
+
+/// Time given to open connections after SIGTERM or SIGINT before the process exits anyway.
+const SHUTDOWN_GRACE: Duration = Duration::from_millis(1500);
+
+/// `balance serve`'s flags.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[command(flatten)]
+    watch: Watch,
+    /// Address to serve on: GET /metrics, and GET / (a page linking to it).
+    #[arg(long, value_name = "ADDR", default_value = DEFAULT_LISTEN)]
+    listen: SocketAddr,
+    /// How long fetched balances are served before a scrape starts a new round: seconds (60)
+    /// or with a unit (90s, 5m).
+    #[arg(long, value_name = "DURATION", default_value = "60", value_parser = common::parse_timeout)]
+    cache: Duration,
+}
+
+/// What one round found, and what earlier rounds leave standing.
+struct Snapshot {
+    outcomes: Vec<Outcome>,
+    /// When each account last answered, across rounds.
+    last_success: Vec<Option<SystemTime>>,
+    /// When the round ended (None before the first).
+    finished: Option<(Instant, SystemTime)>,
+    took: Duration,
+}
+
+struct Exporter {
+    targets: Vec<Target>,
+    concurrency: usize,
+    timeout: Option<Duration>,
+    cache: Duration,
+    demo: bool,
+    latest: watch::Sender<Arc<Snapshot>>,
+    running: AtomicBool,
+}
+
+pub async fn run(args: Args) -> Result<ExitCode, String> {
+    let (targets, demo) = args.watch.targets().await?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+    let address = listener.local_addr().map_err(|e| e.to_string())?;
+    let first = Snapshot {
+        outcomes: targets.iter().map(|_| Err(Problem::NotYet)).collect(),
+        last_success: targets.iter().map(|_| None).collect(),
+        finished: None,
+        took: Duration::ZERO,
+    };
+    let exporter = Arc::new(Exporter {
+        targets,
+        concurrency: args.watch.concurrency.into(),
+        timeout: args.watch.settings.timeout,
+        cache: args.cache,
+        demo: demo.is_some(),
+        latest: watch::Sender::new(Arc::new(first)),
+        running: AtomicBool::new(false),
+    });
+    // The first round starts now, so the first scrape rarely waits.
+    exporter.start_round();
+    eprintln!("balance serve: listening on http://{address}/metrics");
+    let app = axum::Router::new()
+        .route("/metrics", get(metrics))
+        .route("/", get(index))
+        .fallback(|| async { (StatusCode::NOT_FOUND, "not found: try /metrics\n") })
+        .with_state(exporter);
+    let (stop, stopped) = watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop.send(true);
+    });
+    let mut graceful = stopped.clone();
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        let _ = graceful.wait_for(|stop| *stop).await;
+    });
+    let mut deadline = stopped;
+    tokio::select! {
+        served = server => served.map_err(|e| format!("serving on {address}: {e}"))?,
+        // A scrape still waiting on Twilio must not hold the shutdown past its grace.
+        _ = async {
+            let _ = deadline.wait_for(|stop| *stop).await;
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        } => {}
+    }
+    drop(demo);
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate => {}
+    }
+}
+
+async fn index() -> Html<&'static str> {
+    Html(
+        "<!doctype html><title>balance serve</title><h1>Twilio balances</h1>\n\
+         <p><a href=\"/metrics\">Metrics</a></p>\n",
+    )
+}
+
+async fn metrics(State(exporter): State<Arc<Exporter>>, headers: HeaderMap) -> impl IntoResponse {
+    let wait = headers
+        .get("x-prometheus-scrape-timeout-seconds")
+        .and_then(|v| v.to_str().ok()?.parse::<f64>().ok())
+        .and_then(|secs| Duration::try_from_secs_f64(secs).ok())
+        // Answer before Prometheus gives up: a quarter of its timeout, at most half a second.
+        .map(|limit| limit.saturating_sub((limit / 4).min(Duration::from_millis(500))))
+        .unwrap_or(DEFAULT_SCRAPE_WAIT);
+    let body = exporter.scrape(wait).await;
+    let kind = "text/plain; version=0.0.4; charset=utf-8";
+    ([(header::CONTENT_TYPE, kind)], body)
+}
+
+impl Exporter {
+    /// The metrics, from the cache while it is fresh; else from the round this scrape starts
+    /// or joins, if it ends within `wait`.
+    async fn scrape(self: &Arc<Self>, wait: Duration) -> String {
+        let mut next = self.latest.subscribe();
+        let fresh = (next.borrow().finished).is_some_and(|(at, _)| at.elapsed() < self.cache);
+        if !fresh {
+            self.start_round();
+            let _ = tokio::time::timeout(wait, next.changed()).await;
+        }
+        let snapshot = next.borrow().clone();
+        self.render(&snapshot)
+    }
+
+    /// A round of fetches, unless one is already running.
+    fn start_round(self: &Arc<Self>) {
+        if self.running.swap(true, SeqCst) {
+            return;
+        }
+        let exporter = self.clone();
+        tokio::spawn(async move {
+            let started = Instant::now();
+            let outcomes =
+                fetch::all(&exporter.targets, exporter.concurrency, exporter.timeout).await;
+            let now = SystemTime::now();
+            let previous = exporter.latest.borrow().clone();
+            let last_success = (outcomes.iter().zip(&previous.last_success))
+                .map(|(outcome, before)| if outcome.is_ok() { Some(now) } else { *before })
+                .collect();
+            exporter.latest.send_replace(Arc::new(Snapshot {
+                outcomes,
+                last_success,
+                finished: Some((Instant::now(), now)),
+                took: started.elapsed(),
+            }));
+            exporter.running.store(false, SeqCst);
+        });
+    }
+
+    fn render(&self, snapshot: &Snapshot) -> String {
+        let note = self.demo.then_some(common::demo::NOTE.as_str());
+        let report = Report::new(&self.targets, &snapshot.outcomes, note);
+        let mut out = String::new();
+        report.prometheus(&mut out);
+        family(
+            &mut out,
+            "twilio_balance_last_success_timestamp_seconds",
+            "When the account's balance was last fetched, in Unix seconds.",
+        );
+        for (target, at) in self.targets.iter().zip(&snapshot.last_success) {
+            if let Some(secs) = at.and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok()) {
+                let labels = report.labels(target, None);
+                let _ = writeln!(
+                    out,
+                    "twilio_balance_last_success_timestamp_seconds{{{labels}}} {:.3}",
+                    secs.as_secs_f64()
+                );
+            }
+        }
+        let demo = if self.demo { "{demo=\"true\"}" } else { "" };
+        if let Some((_, at)) = snapshot.finished {
+            family(
+                &mut out,
+                "twilio_balance_round_duration_seconds",
+                "How long the last round of fetches took.",
+            );
+            let _ = writeln!(
+                out,
+                "twilio_balance_round_duration_seconds{demo} {:.3}",
+                snapshot.took.as_secs_f64()
+            );
+            family(
+                &mut out,
+                "twilio_balance_round_timestamp_seconds",
+                "When the round whose results these are ended, in Unix seconds.",
+            );
+            let secs = at
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "twilio_balance_round_timestamp_seconds{demo} {:.3}",
+                secs.as_secs_f64()
+            );
+        }
+        family(
+            &mut out,
+            "twilio_balance_round_in_progress",
+            "Whether a round was still running when this answer was made (1): its results are not in it.",
+        );
+        let running = u8::from(self.running.load(SeqCst));
+        let _ = writeln!(out, "twilio_balance_round_in_progress{demo} {running}");
+        out
+    }
+}

@@ -1,0 +1,491 @@
+//! `balance serve` as a process, scraped over HTTP as Prometheus scrapes it: caching,
+//! coalescing, the scrape-timeout header, staleness, child accounts, shutdown; and a real
+//! Prometheus server scraping it, where one is installed.
+
+use httpmock::prelude::*;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const PARENT: &str = "AC11111111111111111111111111111111";
+const CHILD: &str = "AC22222222222222222222222222222222";
+const GONE: &str = "AC33333333333333333333333333333333";
+const TOKEN: &str = "serve-test-token-0123456789abcdef";
+
+/// The running exporter; killed when dropped.
+struct Exporter {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Exporter {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn balance() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_balance"));
+    for var in balance_api::ENV_VARS {
+        cmd.env_remove(var);
+    }
+    for var in [
+        "HTTP_PROXY",
+        "http_proxy",
+        "HTTPS_PROXY",
+        "https_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
+/// Starts `balance serve` on a free loopback port with `env` added, and waits for its
+/// "listening" line.
+fn start(args: &[&str], env: &[(&str, &str)]) -> Exporter {
+    let child = balance()
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(args)
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut exporter = Exporter {
+        child,
+        url: String::new(),
+    };
+    let stderr = BufReader::new(exporter.child.stderr.take().expect("stderr"));
+    for line in stderr.lines() {
+        let line = line.expect("read");
+        if let Some(rest) = line.strip_prefix("balance serve: listening on ") {
+            exporter.url = rest.trim_end_matches("/metrics").to_owned();
+            return exporter;
+        }
+    }
+    panic!("balance serve never said where it listens");
+}
+
+/// The environment's own account, with its credentials.
+const OWN: [(&str, &str); 2] = [("TWILIO_ACCOUNT_SID", PARENT), ("TWILIO_AUTH_TOKEN", TOKEN)];
+
+/// The config's credentials.
+const CONFIGURED: [(&str, &str); 1] = [("TEST_TOKEN", TOKEN)];
+
+/// A config of three accounts, all read with the same Auth Token from `TEST_TOKEN`.
+fn config(dir: &Path) -> String {
+    let file = dir.join("accounts.toml");
+    let entry = |name: &str, sid: &str| {
+        format!(
+            "[[account]]\nname = \"{name}\"\naccount_sid = \"{sid}\"\nparent_account_sid = \"{PARENT}\"\nauth_token_env = \"TEST_TOKEN\"\nmin = \"10\"\n\n"
+        )
+    };
+    let text = [
+        entry("main", PARENT),
+        entry("child", CHILD),
+        entry("gone", GONE),
+    ]
+    .concat();
+    std::fs::write(&file, text).expect("write");
+    file.to_string_lossy().into_owned()
+}
+
+async fn answer<'a>(
+    server: &'a MockServer,
+    sid: &str,
+    status: u16,
+    body: String,
+    delay: Duration,
+) -> httpmock::Mock<'a> {
+    server
+        .mock_async(|when, then| {
+            when.path(format!("/2010-04-01/Accounts/{sid}/Balance.json"));
+            then.status(status)
+                .header("content-type", "application/json")
+                .body(body)
+                .delay(delay);
+        })
+        .await
+}
+
+fn balance_body(sid: &str, amount: Option<&str>) -> String {
+    serde_json::json!({"account_sid": sid, "balance": amount, "currency": amount.map(|_| "USD")})
+        .to_string()
+}
+
+const NOT_FOUND: &str = r#"{"code":20404,"message":"The requested resource was not found","more_info":"https://www.twilio.com/docs/errors/20404","status":404}"#;
+
+/// The value of the sample whose name and labels are exactly these.
+fn sample(metrics: &str, series: &str) -> Option<f64> {
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+}
+
+async fn scrape(exporter: &Exporter, timeout_header: Option<&str>) -> String {
+    let mut request = reqwest::Client::new().get(format!("{}/metrics", exporter.url));
+    if let Some(secs) = timeout_header {
+        request = request.header("X-Prometheus-Scrape-Timeout-Seconds", secs);
+    }
+    let response = request.send().await.expect("scrape");
+    assert_eq!(response.status(), 200);
+    response.text().await.expect("body")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_scrapes_share_one_round_and_the_cache_serves_the_next() {
+    let twilio = MockServer::start_async().await;
+    let slow = Duration::from_millis(300);
+    let main = answer(
+        &twilio,
+        PARENT,
+        200,
+        balance_body(PARENT, Some("42.50")),
+        slow,
+    )
+    .await;
+    let child = answer(&twilio, CHILD, 200, balance_body(CHILD, None), slow).await;
+    let gone = answer(&twilio, GONE, 404, NOT_FOUND.into(), slow).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let exporter = start(
+        &[
+            "--config",
+            &config(dir.path()),
+            "--base-url",
+            &twilio.base_url(),
+        ],
+        &CONFIGURED,
+    );
+    let scrapes: Vec<_> = (0..8).map(|_| scrape(&exporter, None)).collect();
+    let answers = futures_util::future::join_all(scrapes).await;
+    for mock in [&main, &child, &gone] {
+        assert_eq!(mock.calls_async().await, 1, "eight scrapes, one round");
+    }
+    let metrics = &answers[7];
+    let labels = |name: &str, sid: &str| format!("account_sid=\"{sid}\",name=\"{name}\"");
+    assert_eq!(
+        sample(
+            metrics,
+            &format!(
+                "twilio_balance{{{},currency=\"USD\"}}",
+                labels("main", PARENT)
+            )
+        ),
+        Some(42.5),
+        "{metrics}"
+    );
+    assert_eq!(
+        sample(
+            metrics,
+            &format!("twilio_balance_up{{{}}}", labels("child", CHILD))
+        ),
+        Some(1.0)
+    );
+    assert!(
+        !metrics.contains(&format!("twilio_balance{{{}", labels("child", CHILD))),
+        "no balance for a child: {metrics}"
+    );
+    assert_eq!(
+        sample(
+            metrics,
+            &format!("twilio_balance_up{{{}}}", labels("gone", GONE))
+        ),
+        Some(0.0)
+    );
+    assert_eq!(
+        sample(
+            metrics,
+            &format!("twilio_balance_minimum{{{}}}", labels("main", PARENT))
+        ),
+        Some(10.0)
+    );
+    assert_eq!(
+        sample(metrics, "twilio_balance_round_in_progress"),
+        Some(0.0)
+    );
+    assert!(sample(metrics, "twilio_balance_round_duration_seconds").is_some_and(|s| s >= 0.3));
+    assert!(!metrics.contains(TOKEN));
+    promtool_accepts(metrics);
+
+    // Within --cache (60 s): served from the cache, nothing asked of Twilio.
+    let again = scrape(&exporter, None).await;
+    assert_eq!(main.calls_async().await, 1);
+    assert_eq!(
+        sample(
+            &again,
+            &format!(
+                "twilio_balance{{{},currency=\"USD\"}}",
+                labels("main", PARENT)
+            )
+        ),
+        Some(42.5)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_fetch_never_republishes_the_old_balance() {
+    let twilio = MockServer::start_async().await;
+    let mut up = answer(
+        &twilio,
+        PARENT,
+        200,
+        balance_body(PARENT, Some("7.00")),
+        Duration::ZERO,
+    )
+    .await;
+    let base = twilio.base_url();
+    let exporter = start(&["--cache", "1", "--base-url", &base], &OWN);
+    let series = format!("twilio_balance{{account_sid=\"{PARENT}\",currency=\"USD\"}}");
+    let first = scrape(&exporter, None).await;
+    assert_eq!(sample(&first, &series), Some(7.0), "{first}");
+    let success =
+        format!("twilio_balance_last_success_timestamp_seconds{{account_sid=\"{PARENT}\"}}");
+    let when = sample(&first, &success).expect("a success time");
+
+    up.delete_async().await;
+    up = answer(&twilio, PARENT, 404, NOT_FOUND.into(), Duration::ZERO).await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let later = scrape(&exporter, None).await;
+    assert_eq!(
+        up.calls_async().await,
+        1,
+        "the stale cache started a new round"
+    );
+    assert_eq!(
+        sample(&later, &series),
+        None,
+        "no old balance passed off as current: {later}"
+    );
+    assert_eq!(
+        sample(
+            &later,
+            &format!("twilio_balance_up{{account_sid=\"{PARENT}\"}}")
+        ),
+        Some(0.0)
+    );
+    assert_eq!(
+        sample(&later, &success),
+        Some(when),
+        "the last success stays when it was"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_scrape_answers_within_prometheus_timeout_while_the_round_runs() {
+    let twilio = MockServer::start_async().await;
+    answer(
+        &twilio,
+        PARENT,
+        200,
+        balance_body(PARENT, Some("1.00")),
+        Duration::from_secs(5),
+    )
+    .await;
+    let base = twilio.base_url();
+    let exporter = start(&["--base-url", &base], &OWN);
+    let started = Instant::now();
+    let metrics = scrape(&exporter, Some("1")).await;
+    let took = started.elapsed();
+    assert!(took < Duration::from_millis(1100), "took {took:?}");
+    assert_eq!(
+        sample(&metrics, "twilio_balance_round_in_progress"),
+        Some(1.0),
+        "{metrics}"
+    );
+    assert_eq!(
+        sample(
+            &metrics,
+            &format!("twilio_balance_up{{account_sid=\"{PARENT}\"}}")
+        ),
+        Some(0.0),
+        "not looked yet is not up"
+    );
+    assert!(!metrics.contains("twilio_balance{"), "{metrics}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_ends_it_within_2_s_even_mid_scrape_and_a_taken_port_is_one_line() {
+    let twilio = MockServer::start_async().await;
+    answer(
+        &twilio,
+        PARENT,
+        200,
+        balance_body(PARENT, Some("1.00")),
+        Duration::from_secs(30),
+    )
+    .await;
+    let base = twilio.base_url();
+    let mut exporter = start(&["--base-url", &base], &OWN);
+    let pending = tokio::spawn(scrape_quietly(format!("{}/metrics", exporter.url)));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let started = Instant::now();
+    let killed = Command::new("kill")
+        .args(["-TERM", &exporter.child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let status = tokio::task::block_in_place(|| exporter.child.wait()).expect("wait");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(status.code(), Some(0));
+    pending.abort();
+
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let address = taken.local_addr().expect("addr").to_string();
+    let out = balance()
+        .args(["serve", "--demo", "--listen", &address])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let errors: Vec<&str> = err.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(errors.len(), 1, "{err}");
+    assert!(
+        errors[0].contains(&format!("cannot listen on {address}")),
+        "{err}"
+    );
+}
+
+async fn scrape_quietly(url: String) {
+    let _ = reqwest::get(url).await;
+}
+
+/// `promtool check metrics`, where installed (Debian's `prometheus`; .ci/run installs it).
+fn promtool_accepts(metrics: &str) {
+    use std::io::Write;
+    let Ok(mut child) = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+    else {
+        eprintln!("SKIPPED promtool check: promtool is not installed");
+        return;
+    };
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(metrics.as_bytes())
+        .expect("write");
+    let checked = child.wait_with_output().expect("promtool");
+    assert!(
+        checked.status.success(),
+        "promtool: {}{}",
+        String::from_utf8_lossy(&checked.stdout),
+        String::from_utf8_lossy(&checked.stderr)
+    );
+}
+
+/// A real Prometheus scrapes the exporter every second until its query API returns, for every
+/// configured account, the balance the fake Twilio served.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_real_prometheus_scrapes_every_account() {
+    if Command::new("prometheus")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!(
+            "SKIPPED a_real_prometheus_scrapes_every_account: no `prometheus` binary (Debian package prometheus)"
+        );
+        return;
+    }
+    let twilio = MockServer::start_async().await;
+    let amounts = [(PARENT, "42.50"), (CHILD, "3.25"), (GONE, "0.75")];
+    for (sid, amount) in amounts {
+        answer(
+            &twilio,
+            sid,
+            200,
+            balance_body(sid, Some(amount)),
+            Duration::ZERO,
+        )
+        .await;
+    }
+    let dir = tempfile::tempdir().expect("dir");
+    let exporter = start(
+        &[
+            "--config",
+            &config(dir.path()),
+            "--base-url",
+            &twilio.base_url(),
+            "--cache",
+            "1",
+        ],
+        &CONFIGURED,
+    );
+    let target = exporter.url.trim_start_matches("http://");
+    let prometheus_config = dir.path().join("prometheus.yml");
+    std::fs::write(
+        &prometheus_config,
+        format!("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n  - job_name: twilio-balance\n    static_configs:\n      - targets: ['{target}']\n"),
+    )
+    .expect("write");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let mut prometheus = Command::new("prometheus")
+        .arg(format!("--config.file={}", prometheus_config.display()))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.path().join("tsdb").display()
+        ))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("prometheus");
+    let query = format!("http://127.0.0.1:{port}/api/v1/query?query=twilio_balance");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut last = String::new();
+    let found = loop {
+        if let Ok(response) = reqwest::get(&query).await
+            && let Ok(body) = response.json::<serde_json::Value>().await
+        {
+            let results = body["data"]["result"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            let seen: Vec<(String, String)> = results
+                .iter()
+                .map(|r| {
+                    (
+                        r["metric"]["account_sid"].as_str().unwrap_or("").to_owned(),
+                        r["value"][1].as_str().unwrap_or("").to_owned(),
+                    )
+                })
+                .collect();
+            let all = amounts.iter().all(|(sid, amount)| {
+                seen.iter()
+                    .any(|(s, v)| s == sid && v.parse::<f64>().ok() == amount.parse::<f64>().ok())
+            });
+            last = body.to_string();
+            if all {
+                break true;
+            }
+        }
+        if Instant::now() > deadline {
+            break false;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    let _ = prometheus.kill();
+    let _ = prometheus.wait();
+    assert!(
+        found,
+        "Prometheus never saw every balance; last answer: {last}"
+    );
+    println!("Prometheus answered: {last}");
+}
