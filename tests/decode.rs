@@ -144,3 +144,40 @@ async fn a_balance_as_a_json_number_or_a_bad_sid_is_a_json_decode_error() {
         assert!(kind.to_string().contains("body starts"), "{kind}");
     }
 }
+
+/// A malformed 200 is what Twilio support asks about, by its request id: every kind of decode
+/// error keeps it, scrubbed like any other server text.
+#[tokio::test]
+async fn a_malformed_200_keeps_its_request_id() {
+    for (content_type, body) in [
+        ("application/json", "{not json"),
+        (
+            "application/json",
+            r#"{"account_sid":"ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","balance":"1e3"}"#,
+        ),
+        ("text/html", EXAMPLE_BODY),
+    ] {
+        let server = MockServer::start_async().await;
+        server
+            .mock_async(|when, then| {
+                when.path(balance_path(EXAMPLE_SID));
+                then.status(200)
+                    .header("content-type", content_type)
+                    .header("twilio-request-id", "RQ0123456789abcdef0123456789abcdef")
+                    .body(body);
+            })
+            .await;
+        let err = builder_for(&server)
+            .build()
+            .expect("client")
+            .fetch_balance()
+            .await
+            .expect_err("not the documented balance");
+        assert!(matches!(err, Error::Decode(_)), "{err:?}");
+        assert_eq!(
+            err.request_id(),
+            Some("RQ0123456789abcdef0123456789abcdef"),
+            "{body}: {err}"
+        );
+    }
+}

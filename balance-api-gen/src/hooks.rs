@@ -7,6 +7,46 @@
 
 use crate::Client;
 use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
+use reqwest::header::{HeaderName, HeaderValue};
+use std::cell::RefCell;
+use std::future::Future;
+
+tokio::task_local! {
+    /// The header [`noting_header`] watches for, and its value on the last response.
+    static NOTED: (HeaderName, RefCell<Option<HeaderValue>>);
+}
+
+/// Runs `call` (one of the generated operations) and returns, beside its output, the value of
+/// the header `name` on the last response it received. Progenitor's errors keep no headers, so
+/// without this a 200 whose body does not decode would lose, say, its request id.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// use reqwest::header::HeaderName;
+///
+/// let client = balance_api_gen::Client::new_with_client(
+///     "http://127.0.0.1:9", // nothing listens: no response, so no header
+///     reqwest::Client::new(),
+///     balance_api_gen::Limits::default(),
+/// );
+/// let sid = "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".parse().expect("a SID");
+/// let name = HeaderName::from_static("twilio-request-id");
+/// let (result, seen) = balance_api_gen::noting_header(name, client.fetch_balance(&sid)).await;
+/// assert!(result.is_err() && seen.is_none());
+/// # }
+/// ```
+pub async fn noting_header<F: Future>(
+    name: HeaderName,
+    call: F,
+) -> (F::Output, Option<HeaderValue>) {
+    NOTED
+        .scope((name, RefCell::new(None)), async {
+            let output = call.await;
+            (output, NOTED.with(|(_, seen)| seen.take()))
+        })
+        .await
+}
 
 /// Per-client limits the hooks enforce.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,7 +71,14 @@ impl ClientHooks<Limits> for Client {
         _info: &OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
         let response = self.client().execute(request).await?;
+        let _ = NOTED.try_with(|(name, seen)| {
+            *seen.borrow_mut() = response.headers().get(name).cloned();
+        });
         let limit = self.inner().max_body;
+        // A declared length within the cap is all hyper reads of this body: nothing to bound.
+        if response.content_length().is_some_and(|n| n <= limit as u64) {
+            return Ok(response);
+        }
         let url = response.url().clone();
         let (mut parts, body) = http::Response::from(response).into_parts();
         // The round trip through http::Response drops the URL reqwest's errors name; carry it

@@ -42,4 +42,4 @@
 include!(concat!(env!("OUT_DIR"), "/codegen.rs"));
 
 mod hooks;
-pub use hooks::{Limits, is_body_too_large};
+pub use hooks::{Limits, is_body_too_large, noting_header};

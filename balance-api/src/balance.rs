@@ -71,6 +71,11 @@ impl Balance {
         self.request_id.as_deref()
     }
 
+    pub(crate) fn with_request_id(mut self, request_id: Option<String>) -> Self {
+        self.request_id = request_id;
+        self
+    }
+
     pub(crate) fn currency_mut(&mut self) -> Option<&mut String> {
         self.currency.as_mut()
     }

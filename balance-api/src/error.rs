@@ -117,6 +117,13 @@ impl Error {
         }
     }
 
+    /// Names the response a decode error came from (the other variants read their own).
+    pub(crate) fn set_decode_request_id(&mut self, request_id: Option<String>) {
+        if let Self::Decode(e) = self {
+            e.request_id = request_id;
+        }
+    }
+
     pub(crate) fn set_hint(&mut self, hint: &'static str) {
         match self {
             Self::Api(e) => e.hint = Some(hint),

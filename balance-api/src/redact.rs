@@ -96,16 +96,19 @@ impl Scrubber {
                     .for_each(|o| each(o.as_mut()));
             }
             Err(Error::Timeout(e) | Error::Transport(e)) => clean(e.cause_mut()),
-            Err(Error::Decode(e)) => match &mut e.kind {
-                DecodeErrorKind::Json { reason, body } => {
-                    [reason, body].into_iter().for_each(clean)
+            Err(Error::Decode(e)) => {
+                each(e.request_id.as_mut());
+                match &mut e.kind {
+                    DecodeErrorKind::Json { reason, body } => {
+                        [reason, body].into_iter().for_each(clean)
+                    }
+                    DecodeErrorKind::NotDecimal { raw }
+                    | DecodeErrorKind::OutOfRange { raw }
+                    | DecodeErrorKind::ContentType { raw }
+                    | DecodeErrorKind::AccountMismatch { got: raw, .. } => clean(raw),
+                    _ => {}
                 }
-                DecodeErrorKind::NotDecimal { raw }
-                | DecodeErrorKind::OutOfRange { raw }
-                | DecodeErrorKind::ContentType { raw }
-                | DecodeErrorKind::AccountMismatch { got: raw, .. } => clean(raw),
-                _ => {}
-            },
+            }
             Err(_) => {}
         }
     }

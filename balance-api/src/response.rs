@@ -12,21 +12,38 @@ use serde::Deserialize;
 pub(crate) fn balance(
     value: ResponseValue<fetch_balance::Response>,
     requested: &AccountSid,
+    request_id: Option<String>,
 ) -> Result<Balance, Error> {
     // The spec documents only application/json for the 200; a missing header is tolerated.
     if let Some(raw) = value.headers().get(CONTENT_TYPE) {
-        let raw = String::from_utf8_lossy(raw.as_bytes()).into_owned();
-        let essence = raw.split(';').next().unwrap_or_default().trim();
+        let essence = raw
+            .as_bytes()
+            .split(|&b| b == b';')
+            .next()
+            .unwrap_or_default();
+        let essence = String::from_utf8_lossy(essence);
+        let essence = essence.trim();
         if !essence.eq_ignore_ascii_case("application/json") && !essence.ends_with("+json") {
-            return Err(DecodeErrorKind::ContentType { raw }.into());
+            let raw = String::from_utf8_lossy(raw.as_bytes()).into_owned();
+            let mut err: Error = DecodeErrorKind::ContentType { raw }.into();
+            err.set_decode_request_id(request_id);
+            return Err(err);
         }
     }
-    let request_id = request_id(value.headers());
     let body = serde_json::to_value(value.into_inner()).map_err(|e| DecodeErrorKind::Json {
         reason: e.to_string(),
         body: String::new(),
-    })?;
-    Balance::from_wire(&body, Some(requested), request_id)
+    });
+    let outcome = body
+        .map_err(Error::from)
+        .and_then(|body| Balance::from_wire(&body, Some(requested), None));
+    match outcome {
+        Ok(balance) => Ok(balance.with_request_id(request_id)),
+        Err(mut err) => {
+            err.set_decode_request_id(request_id);
+            Err(err)
+        }
+    }
 }
 
 /// Everything else the generated client can return. `max_body` is the cap its hooks enforce.
