@@ -13,7 +13,7 @@
 # Needs: cargo, python3, node (+ npm if /tmp/twilio-mcp lacks the package: it then runs
 # `npm install @twilio-alpha/mcp@0.7.0` there). Not part of CI.
 #
-# Usage: balance-api/benches/mcp.sh
+# Usage: xtask/bench/mcp.sh
 # Environment (defaults): ROUNDS=20 (ours: ROUNDS reps; Twilio's: ROUNDS/2),
 # TWILIO_MCP_DIR=/tmp/twilio-mcp, TRANSCRIPT=/tmp/mcp-transcript.txt, CARGO_TARGET_DIR.
 set -euo pipefail
@@ -64,7 +64,7 @@ echo "## MCP server startup and memory"
 echo
 echo "- date: $(date -u '+%Y-%m-%d %H:%M:%S UTC'); $(nproc) cores; node $(node --version); python $(python3 -c 'import platform; print(platform.python_version())')"
 echo "- load average at start: $LOAD_START; at end: $LOAD_END"
-echo "- command: \`ROUNDS=$ROUNDS balance-api/benches/mcp.sh\` (interleaved: ours every round, Twilio's every other)"
+echo "- command: \`ROUNDS=$ROUNDS xtask/bench/mcp.sh\` (interleaved: ours every round, Twilio's every other)"
 echo "- transcript of ours: $TRANSCRIPT"
 echo
 python3 - "$WORK/ours.jsonl" "$WORK/theirs.jsonl" <<'EOF'

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Peer comparison with the official Twilio SDKs (issue 13, item 1), in one run:
 # twilio-python, twilio-node, raw reqwest and balance-api, one reused client each, sequential
-# fetches of the Balance endpoint against the same loopback server (benches/peer.rs `serve`),
+# fetches of the Balance endpoint against the same loopback server (balance-api/benches/peer.rs `serve`),
 # interleaved for REPS rounds; every client process pinned to core 0 and measured by
 # `/usr/bin/time -v`, the server pinned to core 1. Prints a Markdown table of fetches/s and peak
 # RSS (median, min–max) and the balance-api/SDK ratios against the goal (≥ 10× fetches/s,
@@ -12,7 +12,7 @@
 # (kept). Needs: cargo, python3 (with venv), node + npm, taskset, /usr/bin/time, ≥ 2 cores and
 # access to PyPI/npm for the install. Not part of `cargo test` or CI.
 #
-# Usage: balance-api/benches/sdks/run.sh
+# Usage: xtask/bench/sdks/run.sh
 # Environment (defaults): REPS=5, N_PY=3000, N_NODE=6000, N_RUST=50000 (timed fetches per run;
 # 200 warm-up fetches precede each), SDK_DIR (scratch), TWILIO_PY_SPEC=twilio,
 # TWILIO_NODE_SPEC=twilio (e.g. twilio==9.13.0 / twilio@6.2.0 to pin), CARGO_TARGET_DIR.
@@ -26,7 +26,7 @@ TWILIO_PY_SPEC=${TWILIO_PY_SPEC:-twilio}
 TWILIO_NODE_SPEC=${TWILIO_NODE_SPEC:-twilio}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../../.." && pwd)
-COMMAND="REPS=$REPS N_PY=$N_PY N_NODE=$N_NODE N_RUST=$N_RUST TWILIO_PY_SPEC=$TWILIO_PY_SPEC TWILIO_NODE_SPEC=$TWILIO_NODE_SPEC${SDK_DIR:+ SDK_DIR=$SDK_DIR}${CARGO_TARGET_DIR:+ CARGO_TARGET_DIR=$CARGO_TARGET_DIR} balance-api/benches/sdks/run.sh"
+COMMAND="REPS=$REPS N_PY=$N_PY N_NODE=$N_NODE N_RUST=$N_RUST TWILIO_PY_SPEC=$TWILIO_PY_SPEC TWILIO_NODE_SPEC=$TWILIO_NODE_SPEC${SDK_DIR:+ SDK_DIR=$SDK_DIR}${CARGO_TARGET_DIR:+ CARGO_TARGET_DIR=$CARGO_TARGET_DIR} xtask/bench/sdks/run.sh"
 
 say() { printf '%s\n' "$*" >&2; }
 die() { say "run.sh: $*"; exit 1; }

@@ -2,7 +2,7 @@
 # Cold build cost of balance-api next to a minimal hand-written reqwest client with the same TLS
 # choice (rustls on aws-lc-rs). Each build starts from an empty target directory; crates come
 # from the local registry cache. Takes minutes; not part of CI.
-# Usage: balance-api/benches/build-cost.sh [--workspace]
+# Usage: xtask/bench/build-cost.sh [--workspace]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 scratch=$(mktemp -d)

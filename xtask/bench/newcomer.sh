@@ -14,7 +14,7 @@
 # each build it waits (up to QUIET_WAIT seconds) for the 1-minute load average to fall below
 # QUIET_LOAD, and prints the load it started at.
 #
-# Usage: balance-api/benches/newcomer.sh [a|b|c]...     (default: a b c)
+# Usage: xtask/bench/newcomer.sh [a|b|c]...     (default: a b c)
 # Environment (defaults): OUT=/tmp/newcomer (reports and logs), COLD_RUN=/tmp/cold-run,
 # COLD_TEST=/tmp/cold-test, NEWPROJ=/tmp/newproj (all three are DELETED and recreated),
 # QUIET_LOAD=0.5, QUIET_WAIT=300.
