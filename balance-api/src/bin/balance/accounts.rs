@@ -224,9 +224,10 @@ pub fn from_config(
     let mut targets = Vec::new();
     let mut names: Vec<(String, Range<usize>)> = Vec::new();
     let mut sids: Vec<(AccountSid, Range<usize>)> = Vec::new();
+    let mut clients = std::collections::HashMap::new();
     for (span, table) in tables {
         let entry = Entry { span, table };
-        match entry.target(run_min, &configure) {
+        match entry.target(run_min, &configure, &mut clients) {
             Ok(target) => {
                 let name = target.name.clone().unwrap_or_default();
                 if let Some((_, first)) = names.iter().find(|(n, _)| *n == name) {
@@ -294,6 +295,7 @@ impl Entry<'_, '_> {
         &self,
         run_min: Option<Decimal>,
         configure: &impl Fn(ClientBuilder) -> Result<ClientBuilder, balance_api::Error>,
+        clients: &mut std::collections::HashMap<String, Client>,
     ) -> Result<Target, Problems> {
         let mut problems = Problems::new();
         for (key, _) in self.table.iter() {
@@ -337,17 +339,43 @@ impl Entry<'_, '_> {
         else {
             return Err(problems);
         };
-        let mut builder = configure(Client::builder().credentials(credentials))
-            .map_err(|e| vec![(self.span.clone(), e.to_string())])?;
-        if let Some(region) = region {
-            builder = builder.region(region);
-        }
-        if let Some(edge) = edge {
-            builder = builder.edge(edge);
-        }
-        let client = builder
-            .build()
-            .map_err(|e| vec![(self.span.clone(), e.to_string())])?;
+        // Accounts read with the same credentials at the same host share one client: one
+        // connection pool, and one 429 pause for the one rate limit they share.
+        let secret_from: Vec<&str> = [
+            "auth_token_env",
+            "auth_token_file",
+            "api_secret_env",
+            "api_secret_file",
+        ]
+        .iter()
+        .filter_map(|key| match self.table.get(*key)?.get_ref() {
+            DeValue::String(s) => Some(s.as_ref()),
+            _ => None,
+        })
+        .collect();
+        let key = format!(
+            "{}:{}:{secret_from:?}:{region:?}:{edge:?}",
+            credentials.account_sid(),
+            credentials.username()
+        );
+        let client = match clients.get(&key) {
+            Some(client) => client.clone(),
+            None => {
+                let mut builder = configure(Client::builder().credentials(credentials))
+                    .map_err(|e| vec![(self.span.clone(), e.to_string())])?;
+                if let Some(region) = region {
+                    builder = builder.region(region);
+                }
+                if let Some(edge) = edge {
+                    builder = builder.edge(edge);
+                }
+                let client = builder
+                    .build()
+                    .map_err(|e| vec![(self.span.clone(), e.to_string())])?;
+                clients.insert(key, client.clone());
+                client
+            }
+        };
         Ok(Target {
             name: Some(name),
             account,
