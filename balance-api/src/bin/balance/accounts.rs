@@ -11,7 +11,7 @@ use toml::de::{DeTable, DeValue};
 /// Which accounts to read and how: the flags `balance` and `balance serve` share.
 #[derive(clap::Args, Debug)]
 pub struct Watch {
-    /// Several accounts, each with its own credentials: a TOML file of [[account]] tables.
+    /// Several accounts, each with its own credentials: a TOML file of `[[account]]` tables.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["accounts", "accounts_file", "demo"])]
     pub config: Option<PathBuf>,
     /// Read this (sub)account with the environment's credentials; repeatable.
