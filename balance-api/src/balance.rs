@@ -146,8 +146,8 @@ impl<'de> Deserialize<'de> for Balance {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         use serde::de::Error;
         let body = Value::deserialize(deserializer)?;
-        serde_json::from_value::<balance_api_gen::fetch_balance::Response>(body.clone())
-            .map_err(D::Error::custom)?;
+        // Checked in place: a `&Value` deserializes without a copy of the body.
+        balance_api_gen::fetch_balance::Response::deserialize(&body).map_err(D::Error::custom)?;
         let request_id = body.get("request_id").and_then(Value::as_str);
         Self::from_wire(&body, None, request_id.map(str::to_owned)).map_err(D::Error::custom)
     }
