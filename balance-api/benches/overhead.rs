@@ -1,6 +1,9 @@
 //! Per-fetch overhead against raw reqwest, batch throughput and peak memory, measured side by
 //! side in one run against a loopback server started here. Run with
 //! `cargo bench -p balance-api --bench overhead`; BENCHMARKS.md holds results and method.
+//! With `BENCH_BASE_URL` set (e.g. `http://127.0.0.1:8089`), the fetch rates and the peak RSS
+//! are measured against that server instead (it must answer the balance path with `BODY`):
+//! xtask/bench/overhead-nginx.sh runs them against nginx pinned to another core.
 
 use balance_api::{AccountSid, Client, Credentials, RetryPolicy};
 use futures_util::{StreamExt, stream};
@@ -20,7 +23,23 @@ fn main() {
         rss_child(kind, url);
         return;
     }
-    let fast = server::start(Duration::ZERO);
+    // `--fetches-child VARIANT URL N`: only N sequential fetches of one variant (0 raw,
+    // 1 generated, 2 balance-api), for instruction counts under callgrind.
+    if let Some(i) = args.iter().position(|a| a == "--fetches-child") {
+        let variant = args[i + 1].parse().expect("variant 0, 1 or 2");
+        let fetches = args[i + 3].parse().expect("fetch count");
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(Clients::new(&args[i + 2]).rate(variant, 1, fetches));
+        return;
+    }
+    let fast = match std::env::var("BENCH_BASE_URL") {
+        Ok(url) => url.trim_end_matches('/').to_owned(),
+        Err(_) => server::start(Duration::ZERO),
+    };
+    println!("fetch rates and peak RSS against {fast}\n");
     let slow = server::start(Duration::from_millis(20));
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -1,34 +1,17 @@
 //! The installed `balance` command as a process, as a user, a cron job or a metrics collector
 //! runs it, against loopback servers.
 
+mod support;
 use httpmock::prelude::*;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
+use support::*;
 
 const SID: &str = "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 const TOKEN: &str = "cli-test-token-0123456789abcdef0";
-
-/// A command with no Twilio settings at all (so: demo mode unless the test adds some).
-fn balance() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_balance"));
-    for var in balance_api::ENV_VARS {
-        cmd.env_remove(var);
-    }
-    for var in [
-        "HTTP_PROXY",
-        "http_proxy",
-        "ALL_PROXY",
-        "all_proxy",
-        "NO_PROXY",
-        "no_proxy",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd
-}
 
 /// A command in demo mode: no account, the documented example.
 fn demo() -> Command {
@@ -48,10 +31,6 @@ fn against(server: &MockServer) -> Command {
 
 fn run(cmd: &mut Command) -> Output {
     cmd.stdin(Stdio::null()).output().expect("runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 fn sid(i: usize) -> String {
@@ -440,31 +419,7 @@ async fn prometheus_output_is_valid_and_says_what_failed() {
     );
     let leftovers: Vec<_> = std::fs::read_dir(dir.path()).expect("dir").collect();
     assert_eq!(leftovers.len(), 1, "no temporary file left beside it");
-    // promtool, where installed (Debian's `prometheus` package; .ci/run installs it).
-    match Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-    {
-        Ok(mut child) => {
-            child
-                .stdin
-                .take()
-                .expect("stdin")
-                .write_all(exposition.as_bytes())
-                .expect("write");
-            let checked = child.wait_with_output().expect("promtool");
-            assert!(
-                checked.status.success(),
-                "promtool: {}{}",
-                text(&checked.stdout),
-                text(&checked.stderr)
-            );
-        }
-        Err(_) => eprintln!("SKIPPED promtool check: promtool is not installed"),
-    }
+    promtool_accepts(&exposition);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -1,37 +1,14 @@
 //! What people really hand the `balance` command: output paths that are not plain files,
 //! files saved with a byte-order mark, negative minimums, proxies set for everything else.
 
+mod support;
 use httpmock::prelude::*;
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
+use support::*;
 
 const SID: &str = "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 const TOKEN: &str = "inputs-test-token-0123456789abcd";
-
-fn balance() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_balance"));
-    for var in balance_api::ENV_VARS {
-        cmd.env_remove(var);
-    }
-    for var in [
-        "HTTP_PROXY",
-        "http_proxy",
-        "HTTPS_PROXY",
-        "https_proxy",
-        "ALL_PROXY",
-        "all_proxy",
-        "NO_PROXY",
-        "no_proxy",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd.stdin(Stdio::null());
-    cmd
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 async fn run(mut cmd: Command) -> Output {
     tokio::task::spawn_blocking(move || cmd.output().expect("runs"))

@@ -2,12 +2,14 @@
 //! with credentials of their own (`--config`), subaccounts with no balance of their own,
 //! demo data only when asked for, and a run-level timeout that keeps what finished.
 
+mod support;
 use base64::Engine;
 use httpmock::prelude::*;
 use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
+use support::*;
 
 const PARENT: &str = "AC11111111111111111111111111111111";
 const CHILD: &str = "AC22222222222222222222222222222222";
@@ -16,34 +18,11 @@ const KEY: &str = "SK44444444444444444444444444444444";
 const PARENT_TOKEN: &str = "parent-token-0123456789abcdef012";
 const OTHER_SECRET: &str = "other-secret-0123456789abcdef012";
 
-fn balance() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_balance"));
-    for var in balance_api::ENV_VARS {
-        cmd.env_remove(var);
-    }
-    for var in [
-        "HTTP_PROXY",
-        "http_proxy",
-        "HTTPS_PROXY",
-        "https_proxy",
-        "ALL_PROXY",
-        "all_proxy",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd.stdin(Stdio::null());
-    cmd
-}
-
 /// Runs the command off the async test's thread, so the mock server keeps answering.
 async fn run(mut cmd: Command) -> Output {
     tokio::task::spawn_blocking(move || cmd.output().expect("runs"))
         .await
         .expect("join")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 fn basic(user: &str, secret: &str) -> String {
@@ -234,33 +213,6 @@ async fn accounts_with_their_own_credentials_and_a_child_in_all_three_formats() 
         "no balance sample for the child:\n{metrics}"
     );
     promtool_accepts(&metrics);
-}
-
-/// `promtool check metrics`, where installed (Debian's `prometheus`; .ci/run installs it).
-fn promtool_accepts(metrics: &str) {
-    let Ok(mut child) = Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-    else {
-        eprintln!("SKIPPED promtool check: promtool is not installed");
-        return;
-    };
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(metrics.as_bytes())
-        .expect("write");
-    let checked = child.wait_with_output().expect("promtool");
-    assert!(
-        checked.status.success(),
-        "promtool: {}{}",
-        text(&checked.stdout),
-        text(&checked.stderr)
-    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -2,11 +2,13 @@
 //! coalescing, the scrape-timeout header, staleness, child accounts, shutdown; and a real
 //! Prometheus server scraping it, where one is installed.
 
+mod support;
 use httpmock::prelude::*;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+use support::*;
 
 const PARENT: &str = "AC11111111111111111111111111111111";
 const CHILD: &str = "AC22222222222222222222222222222222";
@@ -24,24 +26,6 @@ impl Drop for Exporter {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn balance() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_balance"));
-    for var in balance_api::ENV_VARS {
-        cmd.env_remove(var);
-    }
-    for var in [
-        "HTTP_PROXY",
-        "http_proxy",
-        "HTTPS_PROXY",
-        "https_proxy",
-        "ALL_PROXY",
-        "all_proxy",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd
 }
 
 /// Starts `balance serve` on a free loopback port with `env` added, and waits for its
@@ -356,34 +340,6 @@ async fn sigterm_ends_it_within_2_s_even_mid_scrape_and_a_taken_port_is_one_line
 
 async fn scrape_quietly(url: String) {
     let _ = reqwest::get(url).await;
-}
-
-/// `promtool check metrics`, where installed (Debian's `prometheus`; .ci/run installs it).
-fn promtool_accepts(metrics: &str) {
-    use std::io::Write;
-    let Ok(mut child) = Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-    else {
-        eprintln!("SKIPPED promtool check: promtool is not installed");
-        return;
-    };
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(metrics.as_bytes())
-        .expect("write");
-    let checked = child.wait_with_output().expect("promtool");
-    assert!(
-        checked.status.success(),
-        "promtool: {}{}",
-        String::from_utf8_lossy(&checked.stdout),
-        String::from_utf8_lossy(&checked.stderr)
-    );
 }
 
 /// A real Prometheus scrapes the exporter every second until its query API returns, for every
