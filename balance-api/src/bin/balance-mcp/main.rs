@@ -7,6 +7,7 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+mod resources;
 mod server;
 mod stdio;
 
