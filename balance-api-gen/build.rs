@@ -1,13 +1,18 @@
 //! Generates the client from the Balance fragment with progenitor on every change of that file.
 //!
 //! `balance.json` here is a symlink to the workspace's `openapi/balance.json` (the one
-//! checked-in source of truth); `cargo package` follows it, so the published crate carries the
-//! fragment it was generated from.
+//! checked-in source of truth), and `provenance.json` to the record of where that came from;
+//! `cargo package` follows both, so the published crate carries the fragment it was generated
+//! from. The same build makes the endpoint's Markdown reference page (`build/markdown.rs`).
+
+#[path = "build/markdown.rs"]
+mod markdown;
 
 use serde_json::Value;
 use std::path::Path;
 
 const FRAGMENT: &str = "balance.json";
+const PROVENANCE: &str = "provenance.json";
 /// The operation this crate's hand-written neighbours lean on; its types get stable names.
 const OPERATION_ID: &str = "FetchBalance";
 const METHOD: &str = "fetch_balance";
@@ -15,6 +20,7 @@ const METHOD: &str = "fetch_balance";
 fn main() {
     // Only the fragment drives generation; editing Rust code elsewhere must not rerun it.
     println!("cargo:rerun-if-changed={FRAGMENT}");
+    println!("cargo:rerun-if-changed={PROVENANCE}");
     if let Err(reason) = generate() {
         // A build script reports by failing; name the input so the fix is obvious.
         eprintln!("error: cannot generate the client from {FRAGMENT}: {reason}");
@@ -52,8 +58,20 @@ fn generate() -> Result<(), String> {
     code.push_str(&operation_aliases(&file)?);
     code.push_str(&documented_constants(&spec, &json)?);
 
+    // The page reads the document as written: `json` has had empty response descriptions
+    // filled in for openapiv3, which the page must not show.
+    let written: Value = serde_json::from_str(&text).map_err(|e| format!("not JSON: {e}"))?;
+    let provenance: Value = std::fs::read_to_string(PROVENANCE)
+        .map_err(|e| format!("{PROVENANCE}: {e}"))
+        .and_then(|t| {
+            serde_json::from_str(&t).map_err(|e| format!("{PROVENANCE}: not JSON: {e}"))
+        })?;
+    let page = markdown::page(&written, OPERATION_ID, &provenance)?;
+
     let out_dir = std::env::var("OUT_DIR").map_err(|e| e.to_string())?;
-    std::fs::write(Path::new(&out_dir).join("codegen.rs"), code).map_err(|e| e.to_string())
+    let out_dir = Path::new(&out_dir);
+    std::fs::write(out_dir.join("endpoint.md"), page).map_err(|e| e.to_string())?;
+    std::fs::write(out_dir.join("codegen.rs"), code).map_err(|e| e.to_string())
 }
 
 fn tokens(path: &str) -> Result<proc_macro2::TokenStream, String> {

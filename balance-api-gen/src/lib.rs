@@ -9,6 +9,11 @@
 //! Schema ([`ACCOUNT_SID_SCHEMA`]); and one hand-written file, `hooks.rs`, the `ClientHooks` impl
 //! that bounds response bodies (progenitor requires it next to the generated `Client`).
 //!
+//! The endpoint's documentation travels with it: [`FRAGMENT`] is the fragment itself, byte for
+//! byte, [`PROVENANCE`] the record of where it was cut from, and [`ENDPOINT_MARKDOWN`] a
+//! reference page the build makes from the fragment (summary, description, parameter rules,
+//! response fields, the example), so a regenerated fragment changes it too.
+//!
 //! The build needs only the spec's contract: the `FetchBalance` operation, its `AccountSid`
 //! parameter and its 200 response schema. Examples, descriptions and summaries are prose that
 //! upstream adds, changes and drops, so nothing depends on them:
@@ -40,6 +45,20 @@
 #![allow(missing_docs, clippy::unwrap_used, rustdoc::bare_urls)]
 
 include!(concat!(env!("OUT_DIR"), "/codegen.rs"));
+
+/// The OpenAPI fragment this crate is generated from, byte for byte: the Balance endpoint cut
+/// verbatim out of Twilio's `twilio_api_v2010.json` (`openapi/balance.json` in the workspace).
+pub const FRAGMENT: &str = include_str!("../balance.json");
+
+/// Where [`FRAGMENT`] came from, as JSON (`openapi/provenance.json` in the workspace): the
+/// source URL, the sha256 of the full upstream document, and when it was taken.
+pub const PROVENANCE: &str = include_str!("../provenance.json");
+
+/// A Markdown reference page for the endpoint, made from [`FRAGMENT`] by the build script:
+/// summary, description, server and authentication, each parameter with its rules, each response
+/// field with its type, nullability, rules and description, and the documented example if there
+/// is one, closing with [`PROVENANCE`]'s source. Prose the spec lacks is left out, never made up.
+pub const ENDPOINT_MARKDOWN: &str = include_str!(concat!(env!("OUT_DIR"), "/endpoint.md"));
 
 mod hooks;
 pub use hooks::{Limits, is_body_too_large, noting_header};

@@ -71,6 +71,8 @@ fn a_demo_session_over_pipes() {
                 json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "get_balance", "arguments": {}}}),
                 json!({"jsonrpc": "2.0", "id": 4, "method": "tools/call", "params": {"name": "nope", "arguments": {}}}),
                 json!({"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": {"name": "get_balance", "arguments": {"account_sid": "ACbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"}}}),
+                json!({"jsonrpc": "2.0", "id": 6, "method": "resources/list"}),
+                json!({"jsonrpc": "2.0", "id": 7, "method": "resources/read", "params": {"uri": "balance-mcp://docs/balance-endpoint.md"}}),
             ],
         );
         assert_eq!(code, Some(0), "exit 0 on EOF: {stderr}");
@@ -99,6 +101,17 @@ fn a_demo_session_over_pipes() {
         assert_eq!(answers[4]["result"]["isError"], true);
         let text = answers[4]["result"]["content"].to_string();
         assert!(text.contains("DEMO MODE"), "{text}");
+        // The documentation resources over stdio too (the in-process tests check their bytes).
+        assert_eq!(
+            answers[5]["result"]["resources"].as_array().map(Vec::len),
+            Some(3),
+            "{}",
+            answers[5]
+        );
+        assert_eq!(
+            answers[6]["result"]["contents"][0]["text"],
+            balance_api_gen::ENDPOINT_MARKDOWN
+        );
     }
 }
 

@@ -47,6 +47,7 @@ fn example_removed() {
     built.has_constant("DOCUMENTED_EXAMPLE: Option<&str> = None");
     built.has_constant(&format!("DEMO_RESPONSE: &str = {SCHEMA_MADE:?}"));
     built.has_constant("DEMO_RESPONSE_SOURCE: &str = \"a value made from the response schema");
+    assert!(!built.page.contains("Example"), "{}", built.page);
 }
 
 #[test]
@@ -69,6 +70,14 @@ fn example_changed() {
         "DOCUMENTED_EXAMPLE: Option<&str> = Some({text:?})"
     ));
     built.has_constant(&format!("DEMO_RESPONSE: &str = {text:?}"));
+    // The endpoint's Markdown page shows the new example, pretty-printed.
+    assert!(
+        built
+            .page
+            .contains(r#""account_sid": "AC0123456789abcdef0123456789ABCDEF""#),
+        "{}",
+        built.page
+    );
 }
 
 #[test]
@@ -93,6 +102,9 @@ fn descriptions_and_summaries_rewritten() {
     rewrite_prose(&mut doc, Some(prose));
     let built = regen_and_build("descriptions_and_summaries_rewritten", &doc, false);
     assert!(built.generated.contains("Rewritten upstream"));
+    // The Markdown page says it too, its table cells intact.
+    assert!(built.page.contains("Rewritten upstream"), "{}", built.page);
+    assert!(!built.page.contains("Fetch the balance"), "{}", built.page);
 }
 
 /// Twilio has moved field schemas into shared components before, and progenitor then generates
@@ -199,6 +211,8 @@ struct Built {
     fragment: Value,
     /// balance-api-gen's generated `codegen.rs`.
     generated: String,
+    /// balance-api-gen's generated Markdown page (`ENDPOINT_MARKDOWN`).
+    page: String,
 }
 
 impl Built {
@@ -274,7 +288,8 @@ fn regen_and_build(fixture: &str, upstream: &Value, test_gen: bool) -> Built {
             "blocking,cli,mcp",
         ],
     );
-    let generated = newest_codegen(&target);
+    let generated = newest_generated(&target, "codegen.rs");
+    let page = newest_generated(&target, "endpoint.md");
     if test_gen {
         cargo(fixture, &root, &target, &["test", "-p", "balance-api-gen"]);
     }
@@ -288,6 +303,7 @@ fn regen_and_build(fixture: &str, upstream: &Value, test_gen: bool) -> Built {
     Built {
         fragment,
         generated,
+        page,
     }
 }
 
@@ -309,19 +325,19 @@ fn cargo(fixture: &str, root: &Path, target: &Path, args: &[&str]) {
     );
 }
 
-/// The `codegen.rs` the last build generated: build-script output directories accumulate in
+/// The file `name` the last build generated: build-script output directories accumulate in
 /// the shared target directory, and the newest is this fixture's.
-fn newest_codegen(target: &Path) -> String {
+fn newest_generated(target: &Path, name: &str) -> String {
     let newest: Option<(std::time::SystemTime, PathBuf)> =
         std::fs::read_dir(target.join("debug/build"))
             .expect("build dir")
             .filter_map(|e| {
-                let path = e.ok()?.path().join("out/codegen.rs");
+                let path = e.ok()?.path().join("out").join(name);
                 Some((path.metadata().ok()?.modified().ok()?, path))
             })
             .max();
-    let (_, path) = newest.expect("balance-api-gen generated its code");
-    std::fs::read_to_string(path).expect("read codegen.rs")
+    let (_, path) = newest.unwrap_or_else(|| panic!("balance-api-gen generated no {name}"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 /// Makes `to` a copy of `from`, writing only what differs (so cargo sees untouched files as

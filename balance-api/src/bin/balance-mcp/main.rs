@@ -1,12 +1,16 @@
-//! `balance-mcp`: Twilio account balances as Model Context Protocol tools, over stdio, for AI
-//! assistants. Credentials come from the `TWILIO_*` variables only, never from arguments (which
-//! any user of the machine can read in `ps`).
+//! `balance-mcp`: Twilio account balances as Model Context Protocol tools, for AI assistants:
+//! over stdio (the default), or over Streamable HTTP with `--listen` (see `http.rs`).
+//! Credentials come from the `TWILIO_*` variables only, and the HTTP bearer token from
+//! `BALANCE_MCP_TOKEN` or a file, never from arguments (which any user of the machine can read
+//! in `ps`).
 //!
-//! stdout carries JSON-RPC messages and nothing else; errors before the protocol starts are one
-//! line on stderr.
+//! Over stdio, stdout carries JSON-RPC messages and nothing else; errors before the protocol
+//! starts are one line on stderr.
 
 #[path = "../common/mod.rs"]
 mod common;
+mod http;
+mod resources;
 mod server;
 mod stdio;
 
@@ -14,16 +18,20 @@ use balance_api::Error;
 use clap::Parser;
 use rmcp::ServiceExt;
 use rmcp::service::ServerInitializeError;
+use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-/// Serve Twilio account balances to an MCP client over stdio.
+/// Serve Twilio account balances to an MCP client over stdio, or over HTTP with --listen.
 #[derive(Parser, Debug)]
 #[command(
     name = "balance-mcp",
     version,
     after_help = "Credentials: TWILIO_ACCOUNT_SID with TWILIO_AUTH_TOKEN (or TWILIO_API_KEY and \
-                  TWILIO_API_SECRET); TWILIO_REGION, TWILIO_EDGE. Without them, pass --demo."
+                  TWILIO_API_SECRET); TWILIO_REGION, TWILIO_EDGE. Without them, pass --demo.\n\
+                  With --listen, clients send `Authorization: Bearer <token>`, the token read \
+                  from BALANCE_MCP_TOKEN or --token-file."
 )]
 struct Args {
     /// Serve the example from Twilio's API documentation instead of real balances (no
@@ -35,6 +43,33 @@ struct Args {
     concurrency: u16,
     #[command(flatten)]
     settings: common::Settings,
+    /// Serve MCP's Streamable HTTP transport at http://ADDR/mcp instead of stdio, e.g.
+    /// 127.0.0.1:8808 (port 0 picks a free one; the address is printed on stderr). A loopback
+    /// address unless --allow-remote.
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<SocketAddr>,
+    /// With --listen: read the bearer token from FILE (which only its owner may read) instead of
+    /// BALANCE_MCP_TOKEN.
+    #[arg(long, value_name = "FILE", requires = "listen")]
+    token_file: Option<PathBuf>,
+    /// With --listen: also accept requests from web pages of this origin (repeatable), e.g.
+    /// `https://app.example.com`; the server's own loopback origins are always accepted, requests
+    /// without an Origin too, any other gets 403.
+    #[arg(long = "allow-origin", value_name = "URL", requires = "listen")]
+    allow_origins: Vec<String>,
+    /// With --listen: allow an address other machines can reach (plain HTTP: put a TLS proxy in
+    /// front), and any Host header.
+    #[arg(long, requires = "listen")]
+    allow_remote: bool,
+    /// With --listen: MCP sessions open at once; past it, a new one gets HTTP 503. An idle
+    /// session closes after 5 minutes.
+    #[arg(
+        long,
+        default_value_t = 32,
+        value_parser = clap::value_parser!(u16).range(1..),
+        requires = "listen"
+    )]
+    max_sessions: u16,
 }
 
 /// An assistant waits on each call: one that takes longer has better things to say ("timed out").
@@ -59,6 +94,17 @@ fn main() -> ExitCode {
 
 async fn serve(args: Args) -> Result<(), String> {
     let text = |e: Error| e.to_string();
+    // The HTTP flags and the token first: a server that would refuse every client must not start.
+    let listen = match args.listen {
+        Some(addr) => Some(http::Options::new(
+            addr,
+            args.allow_remote,
+            args.token_file.as_deref(),
+            &args.allow_origins,
+            args.max_sessions.into(),
+        )?),
+        None => None,
+    };
     let (builder, demo) = match (common::credentials_set(), args.demo) {
         (true, false) => (args.settings.builder().map_err(text)?, None),
         (false, false) => return Err(common::NO_CREDENTIALS.into()),
@@ -87,6 +133,9 @@ async fn serve(args: Args) -> Result<(), String> {
         in_flight: args.concurrency.into(),
     };
     let server = server::BalanceServer::new(client, demo.is_some(), limits);
+    if let Some(options) = listen {
+        return http::serve(server, options).await;
+    }
     match server.serve(stdio::transport()).await {
         Ok(running) => running.waiting().await.map(drop).map_err(|e| e.to_string()),
         // stdin closed before a client said hello: nothing to serve, and nothing went wrong.

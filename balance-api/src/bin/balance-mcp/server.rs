@@ -1,10 +1,15 @@
-//! The MCP tools: `get_balance` and `get_balances`, read-only, over a `balance_api::Client`.
+//! The MCP tools, `get_balance` and `get_balances` (read-only, over a `balance_api::Client`),
+//! and the endpoint's documentation as resources (see `resources.rs`).
 
 use crate::common::{Failure, batch};
 use balance_api::{AccountSid, Balance, Client, Error};
 use rmcp::handler::server::{router::tool::ToolRouter, wrapper::Parameters};
-use rmcp::model::{Implementation, ServerCapabilities, ServerConfig};
-use rmcp::{Json, ServerHandler, schemars, tool, tool_handler, tool_router};
+use rmcp::model::{
+    Implementation, ListResourcesResult, PaginatedRequestParams, ReadResourceRequestParams,
+    ReadResourceResponse, ServerCapabilities, ServerConfig,
+};
+use rmcp::service::RequestContext;
+use rmcp::{ErrorData, Json, RoleServer, ServerHandler, schemars, tool, tool_handler, tool_router};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::Duration;
@@ -236,7 +241,9 @@ impl ServerHandler for BalanceServer {
     fn get_info(&self) -> ServerConfig {
         let mut instructions = String::from(
             "Reads Twilio account balances (read-only). get_balance for one account (the \
-             credentials' own when account_sid is omitted), get_balances for up to 100.",
+             credentials' own when account_sid is omitted), get_balances for up to 100. The \
+             endpoint's documentation (its OpenAPI description, where that came from, and a \
+             Markdown reference) is available as resources.",
         );
         if self.demo {
             instructions.push_str(&format!(
@@ -244,12 +251,32 @@ impl ServerHandler for BalanceServer {
                 crate::common::demo::SOURCE
             ));
         }
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+        let capabilities = ServerCapabilities::builder()
+            .enable_tools()
+            .enable_resources()
+            .build();
+        ServerConfig::new(capabilities)
             .with_server_info(Implementation::new(
                 "balance-mcp",
                 env!("CARGO_PKG_VERSION"),
             ))
             .with_instructions(instructions)
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, ErrorData> {
+        Ok(ListResourcesResult::with_all_items(crate::resources::list()))
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, ErrorData> {
+        crate::resources::read(&request.uri).map(Into::into)
     }
 }
 
@@ -545,6 +572,93 @@ mod tests {
             }
             assert!(!shown.contains(TOKEN), "{shown}");
         }
+    }
+
+    fn checked_in(name: &str) -> Vec<u8> {
+        let path = format!("{}/../openapi/{name}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    #[tokio::test]
+    async fn the_endpoint_documentation_is_served_as_resources() {
+        use rmcp::model::{ReadResourceRequestParams, ResourceContents};
+        let twilio = MockServer::start_async().await;
+        let any = twilio
+            .mock_async(|when, then| {
+                when.any_request();
+                then.status(200).body(balance_body(SID));
+            })
+            .await;
+        let session = connect(&twilio).await;
+        let listed = session.client.list_all_resources().await.expect("list");
+        let uris: Vec<&str> = listed.iter().map(|r| r.uri.as_str()).collect();
+        assert_eq!(
+            uris,
+            [
+                "balance-mcp://openapi/balance.json",
+                "balance-mcp://openapi/provenance.json",
+                "balance-mcp://docs/balance-endpoint.md"
+            ]
+        );
+        let provenance: Value =
+            serde_json::from_slice(&checked_in("provenance.json")).expect("JSON");
+        let source = provenance["source_url"].as_str().expect("a source");
+        assert!(
+            listed[0]
+                .description
+                .as_deref()
+                .is_some_and(|d| d.contains(source)),
+            "the fragment names its source: {:?}",
+            listed[0].description
+        );
+        let expected = [
+            checked_in("balance.json"),
+            checked_in("provenance.json"),
+            balance_api_gen::ENDPOINT_MARKDOWN.as_bytes().to_vec(),
+        ];
+        for (resource, expected) in listed.iter().zip(expected) {
+            let read = session
+                .client
+                .read_resource(ReadResourceRequestParams::new(resource.uri.clone()))
+                .await
+                .expect("read");
+            let [
+                ResourceContents::TextResourceContents {
+                    uri,
+                    mime_type,
+                    text,
+                    ..
+                },
+            ] = read.contents.as_slice()
+            else {
+                panic!("one text content: {read:?}");
+            };
+            assert_eq!(uri, &resource.uri);
+            assert_eq!(mime_type, &resource.mime_type);
+            assert_eq!(text.as_bytes(), expected, "{uri} byte for byte");
+            assert_eq!(resource.size, Some(expected.len() as u64), "{uri}");
+        }
+        assert_eq!(listed[0].mime_type.as_deref(), Some("application/json"));
+        assert_eq!(listed[2].mime_type.as_deref(), Some("text/markdown"));
+
+        let missing = session
+            .client
+            .read_resource(ReadResourceRequestParams::new(
+                "balance-mcp://openapi/nope.json",
+            ))
+            .await;
+        match missing {
+            Err(rmcp::ServiceError::McpError(error)) => {
+                assert_eq!(error.code, rmcp::model::ErrorCode::RESOURCE_NOT_FOUND);
+                assert!(error.message.contains("nope.json"), "{}", error.message);
+            }
+            other => panic!("an unknown URI is a JSON-RPC error: {other:?}"),
+        }
+        assert_eq!(
+            any.calls_async().await,
+            0,
+            "documentation reads nothing from Twilio"
+        );
     }
 
     #[tokio::test]

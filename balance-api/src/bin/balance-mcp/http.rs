@@ -1,0 +1,571 @@
+//! `balance-mcp --listen ADDR`: the MCP Streamable HTTP transport at `http://ADDR/mcp`, so a team
+//! runs one server and points their tools at its URL.
+//!
+//! The server holds real Twilio credentials, so every request passes, in this order:
+//!
+//! 1. the path: only `/mcp` (404 otherwise);
+//! 2. `Authorization: Bearer <token>`, compared in constant time (401 otherwise), before a byte
+//!    of the body is read, so nothing reaches Twilio without it;
+//! 3. rmcp's checks: `Host` (loopback names unless `--allow-remote`) and `Origin` (none, the
+//!    server's own loopback origins, or one given with `--allow-origin`; 403 otherwise, the MCP
+//!    specification's defence against DNS rebinding), then the body cap (413 past [`MAX_BODY`]);
+//! 4. for a request that opens a session, the session cap (503 past `--max-sessions`).
+//!
+//! Tool calls from every session share the server's one in-flight limit (`--concurrency`), since
+//! each session's handler is a clone of one `BalanceServer`. SIGTERM or SIGINT stops accepting,
+//! ends every session and its streams, and gives connections [`SHUTDOWN_GRACE`] to finish.
+
+use crate::server::BalanceServer;
+use http_body_util::{BodyExt, Full, combinators::BoxBody};
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{AUTHORIZATION, HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
+use hyper::{Request, Response, StatusCode};
+use rmcp::model::{ClientJsonRpcMessage, ServerJsonRpcMessage};
+use rmcp::transport::streamable_http_server::session::local::{
+    LocalSessionManager, LocalSessionManagerError,
+};
+use rmcp::transport::streamable_http_server::{SessionId, SessionManager};
+use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
+use secrecy::{ExposeSecret, SecretString};
+use std::cell::Cell;
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use subtle::ConstantTimeEq;
+
+/// The largest request body read: a `get_balances` call with 100 SIDs is about 4 KiB.
+pub const MAX_BODY: usize = 64 * 1024;
+/// How long connections get to finish after SIGTERM: within the 2 s a supervisor is told to
+/// expect, with room for the process to exit.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_millis(1500);
+/// Connections open at once; past it, new ones wait in the kernel's accept queue.
+const MAX_CONNECTIONS: usize = 256;
+/// A client that has not sent a request's headers by then is cut off (slow-loris).
+const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// The variable the bearer token is read from.
+pub const TOKEN_VAR: &str = "BALANCE_MCP_TOKEN";
+/// Guessing a token this long over HTTP is hopeless; a shorter one is refused.
+const MIN_TOKEN_LEN: usize = 16;
+
+/// The bearer token clients must present; redacted in `Debug`, zeroed on drop.
+pub struct Token(SecretString);
+
+impl Token {
+    /// From `BALANCE_MCP_TOKEN` or `file`, exactly one of them. Errors never quote the token.
+    pub fn load(file: Option<&Path>) -> Result<Self, String> {
+        let from_env = std::env::var_os(TOKEN_VAR);
+        let text = match (from_env, file) {
+            (Some(_), Some(_)) => {
+                return Err(format!(
+                    "the token is given twice: unset {TOKEN_VAR} or drop --token-file"
+                ));
+            }
+            (None, None) => {
+                return Err(format!(
+                    "--listen needs a token for clients to send as `Authorization: Bearer \
+                     <token>`: set {TOKEN_VAR} or pass --token-file FILE (e.g. from `openssl \
+                     rand -hex 32`)"
+                ));
+            }
+            (Some(value), None) => value
+                .into_string()
+                .map_err(|_| format!("{TOKEN_VAR} is not valid UTF-8"))?,
+            (None, Some(path)) => read_secret_file(path)?,
+        };
+        let source = match file {
+            Some(path) => format!("the token in {}", path.display()),
+            None => TOKEN_VAR.to_owned(),
+        };
+        if text.len() < MIN_TOKEN_LEN {
+            return Err(format!(
+                "{source} is shorter than {MIN_TOKEN_LEN} characters; use a random one (e.g. \
+                 `openssl rand -hex 32`)"
+            ));
+        }
+        // What an HTTP header can carry as a bearer credential, and a client can type.
+        if !text.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(format!(
+                "{source} has spaces or characters other than printable ASCII"
+            ));
+        }
+        Ok(Self(SecretString::from(text)))
+    }
+
+    /// Whether `headers` carry exactly one `Authorization: Bearer <this token>`.
+    fn admits(&self, headers: &hyper::HeaderMap) -> bool {
+        let mut values = headers.get_all(AUTHORIZATION).iter();
+        let (Some(value), None) = (values.next(), values.next()) else {
+            return false;
+        };
+        let value = value.as_bytes();
+        let Some(space) = value.iter().position(|&b| b == b' ') else {
+            return false;
+        };
+        let (scheme, credentials) = value.split_at(space);
+        // The scheme is case-insensitive (RFC 9110, 11.1); the token is not.
+        scheme.eq_ignore_ascii_case(b"bearer")
+            && bool::from(
+                credentials
+                    .trim_ascii()
+                    .ct_eq(self.0.expose_secret().as_bytes()),
+            )
+    }
+}
+
+/// A token from a file only its owner can read (as `balance --config` insists for its secret
+/// files, and ssh for keys); one trailing newline is dropped.
+fn read_secret_file(path: &Path) -> Result<String, String> {
+    let shown = path.display();
+    let meta = std::fs::metadata(path).map_err(|e| format!("--token-file {shown}: {e}"))?;
+    if !meta.is_file() {
+        return Err(format!("--token-file {shown} is not a regular file"));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(format!(
+                "--token-file {shown} is open to group or others (mode {mode:04o}); run chmod \
+                 600 on it"
+            ));
+        }
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| format!("--token-file {shown}: {e}"))?;
+    let text = text.strip_suffix('\n').unwrap_or(&text);
+    Ok(text.strip_suffix('\r').unwrap_or(text).to_owned())
+}
+
+/// Everything `--listen` needs, checked before any credential is touched.
+pub struct Options {
+    /// Where to listen.
+    pub listen: SocketAddr,
+    /// Whether a non-loopback `listen` was allowed (`--allow-remote`).
+    pub allow_remote: bool,
+    /// What clients must present.
+    pub token: Token,
+    /// Origins allowed beside the server's own loopback ones, as `scheme://host:port`.
+    pub allow_origins: Vec<String>,
+    /// Sessions open at once.
+    pub max_sessions: usize,
+}
+
+impl Options {
+    /// Checks the flags: a loopback address unless `allow_remote`, origins that are origins,
+    /// and a token.
+    pub fn new(
+        listen: SocketAddr,
+        allow_remote: bool,
+        token_file: Option<&Path>,
+        allow_origins: &[String],
+        max_sessions: usize,
+    ) -> Result<Self, String> {
+        if !listen.ip().is_loopback() && !allow_remote {
+            return Err(format!(
+                "--listen {listen} is not a loopback address, and this server holds Twilio \
+                 credentials: pass --allow-remote to serve other machines (over plain HTTP: put \
+                 a TLS proxy in front)"
+            ));
+        }
+        let allow_origins = allow_origins
+            .iter()
+            .map(|o| origin(o).ok_or(format!("--allow-origin {o:?} is not an origin (scheme://host[:port], e.g. https://app.example.com)")))
+            .collect::<Result<_, _>>()?;
+        Ok(Self {
+            listen,
+            allow_remote,
+            token: Token::load(token_file)?,
+            allow_origins,
+            max_sessions,
+        })
+    }
+}
+
+/// `text` as an origin with its port explicit (`https://host` is `https://host:443`), or `None`
+/// when it is not one: an http or https URL with a host and nothing after it.
+fn origin(text: &str) -> Option<String> {
+    let uri: hyper::Uri = text.parse().ok()?;
+    let scheme = uri.scheme_str()?.to_ascii_lowercase();
+    let default_port = match scheme.as_str() {
+        "http" => 80,
+        "https" => 443,
+        _ => return None,
+    };
+    let authority = uri.authority()?;
+    let bare = !authority.as_str().contains('@') && uri.query().is_none();
+    let path_empty = matches!(uri.path(), "" | "/");
+    (bare && path_empty && !authority.host().is_empty()).then(|| {
+        let port = authority.port_u16().unwrap_or(default_port);
+        format!(
+            "{scheme}://{}:{port}",
+            authority.host().to_ascii_lowercase()
+        )
+    })
+}
+
+/// The names this machine goes by on loopback, for the `Host` and `Origin` checks.
+fn loopback_hosts(listen: IpAddr) -> Vec<String> {
+    let mut hosts: Vec<String> = ["localhost", "127.0.0.1", "[::1]"].map(String::from).into();
+    let own = match listen {
+        IpAddr::V4(ip) => ip.to_string(),
+        IpAddr::V6(ip) => format!("[{ip}]"),
+    };
+    if listen.is_loopback() && !hosts.contains(&own) {
+        hosts.push(own);
+    }
+    hosts
+}
+
+tokio::task_local! {
+    /// Set when the session cap refuses the request being handled, which then gets 503: rmcp
+    /// would answer a failed session creation with a 500.
+    static SESSION_REFUSED: Cell<bool>;
+}
+
+/// rmcp's in-memory session manager with a cap on the sessions open at once.
+pub struct CappedSessions {
+    inner: LocalSessionManager,
+    cap: usize,
+    // Check-then-create must be one step, or two clients could both take the last slot.
+    creating: tokio::sync::Mutex<()>,
+}
+
+/// Why a session could not be made or used.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    /// The cap is reached.
+    #[error("the server's limit of {0} open sessions is reached")]
+    Full(usize),
+    /// rmcp's own.
+    #[error(transparent)]
+    Local(#[from] LocalSessionManagerError),
+}
+
+impl CappedSessions {
+    fn new(cap: usize) -> Self {
+        Self {
+            inner: LocalSessionManager::default(),
+            cap,
+            creating: tokio::sync::Mutex::new(()),
+        }
+    }
+}
+
+impl SessionManager for CappedSessions {
+    type Error = SessionError;
+    type Transport = <LocalSessionManager as SessionManager>::Transport;
+
+    async fn create_session(&self) -> Result<(SessionId, Self::Transport), Self::Error> {
+        let _one_at_a_time = self.creating.lock().await;
+        if self.inner.sessions.read().await.len() >= self.cap {
+            // Outside a request (never, in rmcp 3.11) the refusal is still a refusal, as a 500.
+            let _ = SESSION_REFUSED.try_with(|refused| refused.set(true));
+            return Err(SessionError::Full(self.cap));
+        }
+        Ok(self.inner.create_session().await?)
+    }
+
+    async fn initialize_session(
+        &self,
+        id: &SessionId,
+        message: ClientJsonRpcMessage,
+    ) -> Result<ServerJsonRpcMessage, Self::Error> {
+        Ok(self.inner.initialize_session(id, message).await?)
+    }
+
+    async fn has_session(&self, id: &SessionId) -> Result<bool, Self::Error> {
+        Ok(self.inner.has_session(id).await?)
+    }
+
+    async fn close_session(&self, id: &SessionId) -> Result<(), Self::Error> {
+        Ok(self.inner.close_session(id).await?)
+    }
+
+    async fn create_stream(
+        &self,
+        id: &SessionId,
+        message: ClientJsonRpcMessage,
+    ) -> Result<
+        impl futures_util::Stream<
+            Item = rmcp::transport::streamable_http_server::session::ServerSseMessage,
+        > + Send
+        + Sync
+        + 'static,
+        Self::Error,
+    > {
+        Ok(self.inner.create_stream(id, message).await?)
+    }
+
+    async fn accept_message(
+        &self,
+        id: &SessionId,
+        message: ClientJsonRpcMessage,
+    ) -> Result<(), Self::Error> {
+        Ok(self.inner.accept_message(id, message).await?)
+    }
+
+    async fn create_standalone_stream(
+        &self,
+        id: &SessionId,
+    ) -> Result<
+        impl futures_util::Stream<
+            Item = rmcp::transport::streamable_http_server::session::ServerSseMessage,
+        > + Send
+        + Sync
+        + 'static,
+        Self::Error,
+    > {
+        Ok(self.inner.create_standalone_stream(id).await?)
+    }
+
+    async fn resume(
+        &self,
+        id: &SessionId,
+        last_event_id: String,
+    ) -> Result<
+        impl futures_util::Stream<
+            Item = rmcp::transport::streamable_http_server::session::ServerSseMessage,
+        > + Send
+        + Sync
+        + 'static,
+        Self::Error,
+    > {
+        Ok(self.inner.resume(id, last_event_id).await?)
+    }
+}
+
+type Body = BoxBody<Bytes, Infallible>;
+
+/// What every request passes through before rmcp: the path and the token.
+struct Front {
+    mcp: StreamableHttpService<BalanceServer, CappedSessions>,
+    token: Token,
+}
+
+impl Front {
+    async fn handle(&self, request: Request<Incoming>) -> Response<Body> {
+        if request.uri().path() != "/mcp" {
+            return plain(StatusCode::NOT_FOUND, "Not Found: the MCP endpoint is /mcp");
+        }
+        if !self.token.admits(request.headers()) {
+            let mut response = plain(
+                StatusCode::UNAUTHORIZED,
+                "Unauthorized: send Authorization: Bearer <token>, the token this server was \
+                 started with",
+            );
+            response.headers_mut().insert(
+                WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"balance-mcp\""),
+            );
+            return response;
+        }
+        SESSION_REFUSED
+            .scope(Cell::new(false), async {
+                let response = self.mcp.handle(request).await;
+                if !SESSION_REFUSED.with(Cell::get) {
+                    return response;
+                }
+                let mut busy = plain(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Service Unavailable: this server's sessions are all in use (--max-sessions); \
+                     close one (HTTP DELETE) or try again later",
+                );
+                busy.headers_mut()
+                    .insert(RETRY_AFTER, HeaderValue::from_static("5"));
+                busy
+            })
+            .await
+    }
+}
+
+fn plain(status: StatusCode, text: &'static str) -> Response<Body> {
+    let mut response = Response::new(Full::from(text).boxed());
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
+
+/// Serves `server` over Streamable HTTP until SIGTERM or SIGINT.
+pub async fn serve(server: BalanceServer, options: Options) -> Result<(), String> {
+    let stop = stop_requested()?;
+    let listener = tokio::net::TcpListener::bind(options.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", options.listen))?;
+    let local = listener.local_addr().map_err(|e| e.to_string())?;
+
+    let hosts = loopback_hosts(local.ip());
+    let mut origins: Vec<String> = hosts
+        .iter()
+        .map(|host| format!("http://{host}:{}", local.port()))
+        .collect();
+    origins.extend(options.allow_origins);
+    let config = StreamableHttpServerConfig::default()
+        .with_max_request_body_bytes(MAX_BODY)
+        .with_allowed_origins(origins)
+        .enforce_origin_validation();
+    let config = if options.allow_remote {
+        // Other machines reach it by names it cannot know; the token and the Origin check
+        // guard it there.
+        config.disable_allowed_hosts()
+    } else {
+        config.with_allowed_hosts(hosts.iter().map(|host| format!("{host}:{}", local.port())))
+    };
+    let sessions_done = config.cancellation_token.clone();
+    let sessions = Arc::new(CappedSessions::new(options.max_sessions));
+    let mcp = StreamableHttpService::new(move || Ok(server.clone()), sessions, config);
+    let front = Arc::new(Front {
+        mcp,
+        token: options.token,
+    });
+
+    if options.allow_remote && !local.ip().is_loopback() {
+        eprintln!(
+            "balance-mcp: --allow-remote: plain HTTP on {local}; the token crosses the network \
+             in clear unless a TLS proxy is in front"
+        );
+    }
+    eprintln!("balance-mcp: listening on http://{local}/mcp");
+
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    tokio::pin!(stop);
+    loop {
+        let accepted = tokio::select! {
+            _ = &mut stop => break,
+            accepted = accept(&listener, &slots) => accepted,
+        };
+        let Some((stream, slot)) = accepted else {
+            continue;
+        };
+        let front = front.clone();
+        let service = hyper::service::service_fn(move |request| {
+            let front = front.clone();
+            async move { Ok::<_, Infallible>(front.handle(request).await) }
+        });
+        let connection = hyper::server::conn::http1::Builder::new()
+            .timer(hyper_util::rt::TokioTimer::new())
+            .header_read_timeout(HEADER_TIMEOUT)
+            .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            let _ = connection.await;
+            drop(slot);
+        });
+    }
+    drop(listener);
+    // Ends every session and the event streams held open for them, so connections can close.
+    sessions_done.cancel();
+    let _ = tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown()).await;
+    Ok(())
+}
+
+/// The next connection, once a slot is free; `None` after a failed accept (e.g. out of file
+/// descriptors), after a pause so that a persistent failure does not spin.
+async fn accept(
+    listener: &tokio::net::TcpListener,
+    slots: &Arc<tokio::sync::Semaphore>,
+) -> Option<(tokio::net::TcpStream, tokio::sync::OwnedSemaphorePermit)> {
+    // The semaphore is never closed.
+    let slot = slots.clone().acquire_owned().await.ok()?;
+    match listener.accept().await {
+        Ok((stream, _)) => {
+            // An event stream ends with small writes (the last event, the closing chunk); with
+            // Nagle's algorithm each waits for the client's delayed ACK, 40 ms a call on Linux.
+            let _ = stream.set_nodelay(true);
+            Some((stream, slot))
+        }
+        Err(_) => {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            None
+        }
+    }
+}
+
+/// Resolves on SIGTERM or SIGINT; registered before the server starts, so a signal that comes
+/// early is not missed.
+fn stop_requested() -> Result<impl Future<Output = ()>, String> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let register = |kind| signal(kind).map_err(|e| format!("cannot watch for signals: {e}"));
+        let (mut term, mut interrupt) = (
+            register(SignalKind::terminate())?,
+            register(SignalKind::interrupt())?,
+        );
+        Ok(async move {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = interrupt.recv() => {}
+            }
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_are_normalized_and_non_origins_refused() {
+        assert_eq!(
+            origin("https://App.Example.com").as_deref(),
+            Some("https://app.example.com:443")
+        );
+        assert_eq!(
+            origin("http://localhost:6274/").as_deref(),
+            Some("http://localhost:6274")
+        );
+        assert_eq!(
+            origin("http://[::1]:8080").as_deref(),
+            Some("http://[::1]:8080")
+        );
+        for bad in [
+            "app.example.com",
+            "ftp://example.com",
+            "https://example.com/path",
+            "https://user@example.com",
+            "https://example.com/?q=1",
+            "null",
+            "",
+        ] {
+            assert_eq!(origin(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn only_a_bearer_with_the_exact_token_is_admitted() {
+        let token = Token(SecretString::from("0123456789abcdef0123"));
+        let with = |values: &[&str]| {
+            let mut headers = hyper::HeaderMap::new();
+            for v in values {
+                headers.append(AUTHORIZATION, HeaderValue::from_str(v).expect("header"));
+            }
+            token.admits(&headers)
+        };
+        assert!(with(&["Bearer 0123456789abcdef0123"]));
+        assert!(with(&["bearer 0123456789abcdef0123"]));
+        assert!(!with(&[]));
+        assert!(!with(&["Bearer 0123456789abcdef012"]));
+        assert!(!with(&["Bearer 0123456789abcdef01234"]));
+        assert!(!with(&["Bearer 0123456789ABCDEF0123"]));
+        assert!(!with(&["Basic 0123456789abcdef0123"]));
+        assert!(!with(&["0123456789abcdef0123"]));
+        assert!(!with(&["Bearer"]));
+        assert!(!with(&[
+            "Bearer 0123456789abcdef0123",
+            "Bearer 0123456789abcdef0123"
+        ]));
+    }
+}
