@@ -73,7 +73,9 @@ impl Token {
             (Some(value), None) => value
                 .into_string()
                 .map_err(|_| format!("{TOKEN_VAR} is not valid UTF-8"))?,
-            (None, Some(path)) => read_secret_file(path)?,
+            (None, Some(path)) => {
+                crate::common::read_private_file(path).map_err(|e| format!("--token-file {e}"))?
+            }
         };
         let source = match file {
             Some(path) => format!("the token in {}", path.display()),
@@ -113,30 +115,6 @@ impl Token {
                     .ct_eq(self.0.expose_secret().as_bytes()),
             )
     }
-}
-
-/// A token from a file only its owner can read (as `balance --config` insists for its secret
-/// files, and ssh for keys); one trailing newline is dropped.
-fn read_secret_file(path: &Path) -> Result<String, String> {
-    let shown = path.display();
-    let meta = std::fs::metadata(path).map_err(|e| format!("--token-file {shown}: {e}"))?;
-    if !meta.is_file() {
-        return Err(format!("--token-file {shown} is not a regular file"));
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = meta.permissions().mode() & 0o777;
-        if mode & 0o077 != 0 {
-            return Err(format!(
-                "--token-file {shown} is open to group or others (mode {mode:04o}); run chmod \
-                 600 on it"
-            ));
-        }
-    }
-    let text = std::fs::read_to_string(path).map_err(|e| format!("--token-file {shown}: {e}"))?;
-    let text = text.strip_suffix('\n').unwrap_or(&text);
-    Ok(text.strip_suffix('\r').unwrap_or(text).to_owned())
 }
 
 /// Everything `--listen` needs, checked before any credential is touched.

@@ -462,7 +462,7 @@ impl Entry<'_, '_> {
                     None
                 }
             },
-            (None, Some(file)) => read_secret(Path::new(&file))
+            (None, Some(file)) => common::read_private_file(Path::new(&file))
                 .map_err(|why| problems.push((self.table[file_key.as_str()].span(), why)))
                 .ok(),
             (Some(_), Some(_)) => {
@@ -503,27 +503,4 @@ impl Entry<'_, '_> {
         })
         .ok()
     }
-}
-
-/// A secret from a file that only its owner can read (as ssh insists for keys); one trailing
-/// newline is dropped.
-fn read_secret(path: &Path) -> Result<String, String> {
-    let shown = path.display();
-    let meta = std::fs::metadata(path).map_err(|e| format!("{shown}: {e}"))?;
-    if !meta.is_file() {
-        return Err(format!("{shown} is not a regular file"));
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = meta.permissions().mode() & 0o777;
-        if mode & 0o077 != 0 {
-            return Err(format!(
-                "{shown} is open to group or others (mode {mode:04o}); run chmod 600 on it"
-            ));
-        }
-    }
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{shown}: {e}"))?;
-    let text = text.strip_suffix('\n').unwrap_or(&text);
-    Ok(text.strip_suffix('\r').unwrap_or(text).to_owned())
 }
