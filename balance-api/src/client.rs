@@ -193,7 +193,7 @@ impl Client {
 
     /// The balances of many accounts, at most `concurrency` requests in flight, in the order
     /// given. Each account gets its own result, so one failure does not sink the batch; a 429
-    /// anywhere pauses every request of this client (see [`crate::RetryPolicy`]).
+    /// that a fetch waits out pauses every request of this client (see [`crate::RetryPolicy`]).
     ///
     /// ```no_run
     /// # async fn demo(client: balance_api::Client, subaccounts: Vec<balance_api::AccountSid>) {
