@@ -9,6 +9,11 @@ NAMEs, or a child of one: cores, from /proc/PID/stat), their difference (the for
 the three busiest foreign processes. The load average counts the benchmark's own runnable
 threads; this does not. Runs until killed. The summary scripts average the foreign column over
 each timed run.
+
+An upper bound: CPU of the benchmark's own short-lived children that exit within a sample (the
+overhead bench's --rss-child runs, for one) is in the /proc/stat total but in no live process,
+so it counts as foreign; samples with a large foreign figure and no foreign process named are
+that.
 """
 
 import os

@@ -23,10 +23,11 @@ OUT=$2; REPS=${3:-5}; RUNS=${4:-7}
 MAX_LOAD=${MAX_LOAD:-1.5}
 HERE=$(dirname "$(realpath "$0")")
 mkdir -p "$OUT/wrk"; : > "$OUT/wrk-times.tsv"; : > "$OUT/body-sizes.tsv"; : > "$OUT/curl-10k-rate.tsv"
-# A copy, so a rebuild during the run cannot change what is measured; and the commit it came
-# from, when it sits in a git tree's target/.
+# A copy, so a rebuild during the run cannot change what is measured. When the binary sits in a
+# git tree's target/, the tree's HEAD and the binary's build time are noted: build it right
+# before this script (`cargo build --release -p balance-api --features cli,mcp`) so they agree.
 cp "$1" "$OUT/balance"; BIN=$(realpath "$OUT/balance")
-git -C "$(dirname "$(realpath "$1")")" rev-parse HEAD > "$OUT/balance.commit" 2>/dev/null || echo unknown > "$OUT/balance.commit"
+echo "tree HEAD $(git -C "$(dirname "$(realpath "$1")")" rev-parse --short HEAD 2>/dev/null || echo unknown), binary built $(date -u -r "$1" +%FT%TZ)" > "$OUT/balance.commit"
 FAKE_PORT=18090; FAKE=http://127.0.0.1:$FAKE_PORT
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 
