@@ -71,9 +71,8 @@ impl Balance {
         self.request_id.as_deref()
     }
 
-    pub(crate) fn with_request_id(mut self, request_id: Option<String>) -> Self {
+    pub(crate) fn set_request_id(&mut self, request_id: Option<String>) {
         self.request_id = request_id;
-        self
     }
 
     pub(crate) fn currency_mut(&mut self) -> Option<&mut String> {

@@ -229,14 +229,15 @@ impl Client {
         let (result, request_id) = balance_api_gen::noting_header(REQUEST_ID, call).await;
         let request_id = request_id.and_then(|v| Some(v.to_str().ok()?.to_owned()));
         let mut outcome = match result {
-            Ok(value) => crate::response::balance(value, account, request_id),
-            Err(e) => {
-                let mut err = crate::response::error(e, self.inner.settings.max_body).await;
-                // A 200 that did not decode: its request id is what support asks for.
-                err.set_decode_request_id(request_id);
-                Err(err)
-            }
+            Ok(value) => crate::response::balance(value, account),
+            Err(e) => Err(crate::response::error(e, self.inner.settings.max_body).await),
         };
+        // One place for the id, on every outcome: a 200 that did not decode is exactly what
+        // support asks about (error statuses carry theirs from their own headers).
+        match &mut outcome {
+            Ok(balance) => balance.set_request_id(request_id),
+            Err(err) => err.set_decode_request_id(request_id),
+        }
         self.inner.scrubber.result(&mut outcome);
         outcome
     }

@@ -12,7 +12,6 @@ use serde::Deserialize;
 pub(crate) fn balance(
     value: ResponseValue<fetch_balance::Response>,
     requested: &AccountSid,
-    request_id: Option<String>,
 ) -> Result<Balance, Error> {
     // The spec documents only application/json for the 200; a missing header is tolerated.
     if let Some(raw) = value.headers().get(CONTENT_TYPE) {
@@ -25,25 +24,14 @@ pub(crate) fn balance(
         let essence = essence.trim();
         if !essence.eq_ignore_ascii_case("application/json") && !essence.ends_with("+json") {
             let raw = String::from_utf8_lossy(raw.as_bytes()).into_owned();
-            let mut err: Error = DecodeErrorKind::ContentType { raw }.into();
-            err.set_decode_request_id(request_id);
-            return Err(err);
+            return Err(DecodeErrorKind::ContentType { raw }.into());
         }
     }
     let body = serde_json::to_value(value.into_inner()).map_err(|e| DecodeErrorKind::Json {
         reason: e.to_string(),
         body: String::new(),
-    });
-    let outcome = body
-        .map_err(Error::from)
-        .and_then(|body| Balance::from_wire(&body, Some(requested), None));
-    match outcome {
-        Ok(balance) => Ok(balance.with_request_id(request_id)),
-        Err(mut err) => {
-            err.set_decode_request_id(request_id);
-            Err(err)
-        }
-    }
+    })?;
+    Balance::from_wire(&body, Some(requested), None)
 }
 
 /// Everything else the generated client can return. `max_body` is the cap its hooks enforce.
