@@ -130,15 +130,22 @@ impl<'a> Report<'a> {
             let _ = write!(set, ",currency=\"{}\"", label_value(currency));
         }
         if self.demo.is_some() {
-            // Demo figures carry their own label, so no alert or panel takes them for real.
-            set.push_str(",demo=\"true\"");
+            set.push(',');
+            set.push_str(DEMO_LABEL);
         }
         set
     }
 
+    /// The label set of a series about the run rather than an account: `{demo="true"}` on demo
+    /// figures, else nothing.
+    pub fn run_labels(&self) -> String {
+        self.demo
+            .map(|_| format!("{{{DEMO_LABEL}}}"))
+            .unwrap_or_default()
+    }
+
     /// The Prometheus text exposition of every account's outcome.
     pub fn prometheus(&self, out: &mut String) {
-        let labels = |target: &Target, currency: Option<&str>| self.labels(target, currency);
         family(
             out,
             "twilio_balance",
@@ -148,7 +155,7 @@ impl<'a> Report<'a> {
             if let Ok(b) = result
                 && let Some(amount) = b.amount()
             {
-                let set = labels(target, Some(b.currency().unwrap_or_default()));
+                let set = self.labels(target, Some(b.currency().unwrap_or_default()));
                 let _ = writeln!(out, "twilio_balance{{{set}}} {amount}");
             }
         }
@@ -159,7 +166,11 @@ impl<'a> Report<'a> {
         );
         for (target, result) in &self.rows {
             let up = u8::from(result.is_ok());
-            let _ = writeln!(out, "twilio_balance_up{{{}}} {up}", labels(target, None));
+            let _ = writeln!(
+                out,
+                "twilio_balance_up{{{}}} {up}",
+                self.labels(target, None)
+            );
         }
         if self.rows.iter().any(|(t, _)| t.min.is_some()) {
             family(
@@ -172,7 +183,7 @@ impl<'a> Report<'a> {
                     let _ = writeln!(
                         out,
                         "twilio_balance_minimum{{{}}} {min}",
-                        labels(target, None)
+                        self.labels(target, None)
                     );
                 }
             }
@@ -189,13 +200,16 @@ impl<'a> Report<'a> {
                     let _ = writeln!(
                         out,
                         "twilio_balance_below_minimum{{{}}} {below}",
-                        labels(target, None)
+                        self.labels(target, None)
                     );
                 }
             }
         }
     }
 }
+
+/// Demo figures carry their own label, so no alert or panel takes them for real.
+const DEMO_LABEL: &str = "demo=\"true\"";
 
 /// A gauge family's `HELP` and `TYPE` lines.
 pub fn family(out: &mut String, name: &str, help: &str) {

@@ -212,7 +212,7 @@ impl Exporter {
                 );
             }
         }
-        let demo = if self.demo { "{demo=\"true\"}" } else { "" };
+        let demo = report.run_labels();
         if let Some((_, at)) = snapshot.finished {
             family(
                 &mut out,
