@@ -1,6 +1,7 @@
 //! The built `balance-mcp` over real pipes, as an MCP client starts it: raw JSON-RPC lines in,
 //! nothing but JSON-RPC out, exit 0 when stdin closes.
 
+mod loopback;
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
@@ -154,60 +155,7 @@ fn initialized() -> Value {
     json!({"jsonrpc": "2.0", "method": "notifications/initialized"})
 }
 
-/// A loopback "Twilio" on a thread per connection: `hold` decides how long each request waits
-/// before its 200; the counters say how many were in flight at once, at most.
-struct Fake {
-    url: String,
-    peak: std::sync::Arc<std::sync::atomic::AtomicUsize>,
-    served: std::sync::Arc<std::sync::atomic::AtomicUsize>,
-}
-
-fn fake(hold: std::time::Duration) -> Fake {
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("addr"));
-    let (now, peak, served) = (
-        Arc::new(AtomicUsize::new(0)),
-        Arc::new(AtomicUsize::new(0)),
-        Arc::new(AtomicUsize::new(0)),
-    );
-    let (p, s) = (peak.clone(), served.clone());
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(stream) = stream else { break };
-            let (now, peak, served) = (now.clone(), p.clone(), s.clone());
-            std::thread::spawn(move || {
-                let mut reader = BufReader::new(stream);
-                loop {
-                    let mut head = String::new();
-                    while reader.read_line(&mut head).is_ok_and(|n| n > 2) {}
-                    let Some(sid) = head.split("/Accounts/").nth(1).and_then(|r| r.get(..34))
-                    else {
-                        return;
-                    };
-                    let sid = sid.to_owned();
-                    peak.fetch_max(now.fetch_add(1, SeqCst) + 1, SeqCst);
-                    std::thread::sleep(hold);
-                    now.fetch_sub(1, SeqCst);
-                    served.fetch_add(1, SeqCst);
-                    let body =
-                        format!(r#"{{"account_sid":"{sid}","balance":"1.00","currency":"USD"}}"#);
-                    let reply = format!(
-                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
-                        body.len()
-                    );
-                    if reader.get_mut().write_all(reply.as_bytes()).is_err() {
-                        return;
-                    }
-                }
-            });
-        }
-    });
-    Fake { url, peak, served }
-}
-
-fn against(fake: &Fake, extra: &[&str]) -> Command {
+fn against(fake: &loopback::Twilio, extra: &[&str]) -> Command {
     let mut args = vec!["--base-url", fake.url.as_str()];
     args.extend_from_slice(extra);
     server(
@@ -248,7 +196,7 @@ fn pipelined(cmd: &mut Command, requests: &[Value]) -> Vec<Value> {
 
 #[test]
 fn a_batch_of_hanging_accounts_answers_within_the_call_timeout() {
-    let hung = fake(std::time::Duration::from_secs(60));
+    let hung = loopback::twilio(std::time::Duration::from_secs(60));
     let sids: Vec<String> = (1..=20).map(sid).collect();
     let started = std::time::Instant::now();
     let answers = pipelined(
@@ -274,7 +222,7 @@ fn a_batch_of_hanging_accounts_answers_within_the_call_timeout() {
 
 #[test]
 fn pipelined_calls_never_exceed_the_in_flight_limit() {
-    let slow = fake(std::time::Duration::from_millis(50));
+    let slow = loopback::twilio(std::time::Duration::from_millis(50));
     let mut requests = vec![initialize("2025-06-18"), initialized()];
     requests.extend((0..100).map(|i| {
         call(
@@ -290,9 +238,8 @@ fn pipelined_calls_never_exceed_the_in_flight_limit() {
         .filter(|a| a["result"]["isError"] == false)
         .count();
     assert_eq!(ok, 100, "{:?}", answers.last());
-    use std::sync::atomic::Ordering::SeqCst;
-    assert_eq!(slow.served.load(SeqCst), 100);
-    let peak = slow.peak.load(SeqCst);
+    assert_eq!(slow.served(), 100);
+    let peak = slow.peak();
     assert!(
         (2..=4).contains(&peak),
         "at most 4 in flight at the server, saw {peak}"

@@ -2,6 +2,7 @@
 //! reached over real HTTP by rmcp's Streamable HTTP client (and by plain requests for what a
 //! client library would not send), with httpmock or a raw socket standing in for Twilio.
 
+mod loopback;
 use rmcp::ServiceExt;
 use rmcp::model::{CallToolRequestParams, ReadResourceRequestParams, ResourceContents};
 use rmcp::transport::StreamableHttpClientTransport;
@@ -561,51 +562,10 @@ async fn sequential_calls_never_wait_for_a_delayed_ack() {
     assert!(took < Duration::from_millis(500), "40 calls took {took:?}");
 }
 
-/// A loopback "Twilio" that holds each request `hold` before its 200 and records the most
-/// requests it had in flight at once.
-fn slow_twilio(hold: Duration) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
-    use std::io::Write;
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("addr"));
-    let (now, peak) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
-    let seen = peak.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().map_while(Result::ok) {
-            let (now, peak) = (now.clone(), peak.clone());
-            std::thread::spawn(move || {
-                let mut reader = BufReader::new(stream);
-                loop {
-                    let mut head = String::new();
-                    while reader.read_line(&mut head).is_ok_and(|n| n > 2) {}
-                    let Some(sid) = head.split("/Accounts/").nth(1).and_then(|r| r.get(..34))
-                    else {
-                        return;
-                    };
-                    let body =
-                        format!(r#"{{"account_sid":"{sid}","balance":"1.00","currency":"USD"}}"#);
-                    peak.fetch_max(now.fetch_add(1, SeqCst) + 1, SeqCst);
-                    std::thread::sleep(hold);
-                    now.fetch_sub(1, SeqCst);
-                    let reply = format!(
-                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
-                        body.len()
-                    );
-                    if reader.get_mut().write_all(reply.as_bytes()).is_err() {
-                        return;
-                    }
-                }
-            });
-        }
-    });
-    (url, seen)
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn the_in_flight_limit_is_shared_by_every_session() {
-    let (url, peak) = slow_twilio(Duration::from_millis(50));
-    let server = against(&url, &["--concurrency", "3"]);
+    let twilio = loopback::twilio(Duration::from_millis(50));
+    let server = against(&twilio.url, &["--concurrency", "3"]);
     let mut calls = Vec::new();
     for session in 0..3 {
         let client = client(&server, TOKEN).await.expect("initialized");
@@ -634,7 +594,7 @@ async fn the_in_flight_limit_is_shared_by_every_session() {
             "{entries:?}"
         );
     }
-    let peak = peak.load(std::sync::atomic::Ordering::SeqCst);
+    let peak = twilio.peak();
     // Three sessions with eight accounts each: only the shared limit keeps this at 3.
     assert!(
         (2..=3).contains(&peak),

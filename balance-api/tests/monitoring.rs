@@ -2,10 +2,10 @@
 //! with credentials of their own (`--config`), subaccounts with no balance of their own,
 //! demo data only when asked for, and a run-level timeout that keeps what finished.
 
+mod loopback;
 mod support;
 use base64::Engine;
 use httpmock::prelude::*;
-use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
@@ -473,37 +473,8 @@ async fn a_run_timeout_keeps_what_finished_and_names_only_the_unfinished() {
 /// pause, for the one rate limit they share), not one per account.
 #[test]
 fn accounts_with_the_same_credentials_share_one_connection() {
-    use std::io::{BufRead, BufReader};
-    use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("addr"));
-    let connections = std::sync::Arc::new(AtomicUsize::new(0));
-    let counter = connections.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(stream) = stream else { break };
-            counter.fetch_add(1, SeqCst);
-            std::thread::spawn(move || {
-                let mut reader = BufReader::new(stream);
-                loop {
-                    let mut head = String::new();
-                    while reader.read_line(&mut head).is_ok_and(|n| n > 2) {}
-                    let Some(sid) = head.split("/Accounts/").nth(1).and_then(|r| r.get(..34))
-                    else {
-                        return;
-                    };
-                    let body = amount(sid, Some("1.00"), Some("USD")).to_string();
-                    let reply = format!(
-                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
-                        body.len()
-                    );
-                    if reader.get_mut().write_all(reply.as_bytes()).is_err() {
-                        return;
-                    }
-                }
-            });
-        }
-    });
+    let twilio = loopback::twilio(std::time::Duration::ZERO);
+    let url = twilio.url.clone();
     let dir = tempfile::tempdir().expect("dir");
     let config = dir.path().join("family.toml");
     let entry = |name: &str, sid: &str| {
@@ -536,7 +507,7 @@ fn accounts_with_the_same_credentials_share_one_connection() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout).lines().count(), 3);
     assert_eq!(
-        connections.load(SeqCst),
+        twilio.connections(),
         1,
         "three accounts, one client, one kept-alive connection"
     );
