@@ -1,5 +1,11 @@
 //! Fixtures shared by the integration tests.
 
+/// The README's examples, compiled and run by `cargo test` so they cannot go stale: here, where
+/// the `blocking` feature its examples use is on.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
 use std::net::SocketAddr;
 use std::sync::atomic::AtomicUsize;
 use std::sync::atomic::Ordering::SeqCst;

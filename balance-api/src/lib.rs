@@ -17,8 +17,8 @@
 //! # let _ = sub_balance; Ok(()) }
 //! ```
 //!
-//! Features: `rustls` (default) or `native-tls` for TLS; `blocking` for `blocking::Client`;
-//! `cli` and `mcp` for the `balance` and `balance-mcp` programs (no library API).
+//! Features: `rustls` (default) or `native-tls` for TLS; `blocking` for `blocking::Client`.
+//! The `balance` and `balance-mcp` programs are the `balance-cli` crate.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
@@ -48,8 +48,3 @@ pub use sid::{AccountSid, InvalidSid};
 
 /// The exact decimal type of [`Balance::amount`], re-exported so callers need not pin it.
 pub use rust_decimal::Decimal;
-
-/// The README's examples, compiled by `cargo test` so they cannot go stale.
-#[cfg(all(doctest, feature = "blocking"))]
-#[doc = include_str!("../README.md")]
-pub struct ReadmeDoctests;

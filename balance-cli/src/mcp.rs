@@ -1,8 +1,14 @@
-//! The MCP tools, `get_balance` and `get_balances` (read-only, over a `balance_api::Client`),
-//! and the endpoint's documentation as resources (see `resources.rs`).
+//! `balance-mcp`'s server: the MCP tools `get_balance` and `get_balances` (read-only, over a
+//! `balance_api::Client`), and the endpoint's documentation as resources (see `resources.rs`),
+//! over stdio (`stdio.rs`) or Streamable HTTP (`http.rs`).
 
-use crate::common::{Failure, batch};
-use balance_api::{AccountSid, Balance, Client, Error};
+pub mod http;
+mod resources;
+pub mod stdio;
+
+use crate::fetch::{self, InFlight, Problem};
+use crate::json::{BalanceJson, Failure};
+use balance_api::{AccountSid, Balance, Client};
 use rmcp::handler::server::{router::tool::ToolRouter, wrapper::Parameters};
 use rmcp::model::{
     Implementation, ListResourcesResult, PaginatedRequestParams, ReadResourceRequestParams,
@@ -11,9 +17,7 @@ use rmcp::model::{
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, Json, RoleServer, ServerHandler, schemars, tool, tool_handler, tool_router};
 use serde::{Deserialize, Serialize};
-use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::Semaphore;
 
 /// Arguments of `get_balance`.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -45,23 +49,6 @@ fn drop_default(schema: &mut schemars::Schema) {
     schema.remove("default");
 }
 
-/// One account's balance.
-#[derive(Debug, Serialize, schemars::JsonSchema)]
-pub struct BalanceResult {
-    /// The account the balance belongs to.
-    pub account_sid: AccountSid,
-    /// The balance as an exact decimal string, e.g. "0.05"; null when Twilio gives none.
-    pub balance: Option<String>,
-    /// The currency of the balance, e.g. "USD".
-    pub currency: Option<String>,
-    /// Twilio's request id for the response, for support.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub request_id: Option<String>,
-    /// Anything the reader must know about this figure (demo data; no balance information).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
-}
-
 /// One account of a batch: its balance, or why it could not be read.
 #[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct BatchEntry {
@@ -69,7 +56,7 @@ pub struct BatchEntry {
     pub account_sid: AccountSid,
     /// The balance, when it could be read.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub result: Option<BalanceResult>,
+    pub result: Option<BalanceJson>,
     /// Why it could not be read.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<Failure>,
@@ -82,47 +69,35 @@ pub struct Balances {
     pub balances: Vec<BatchEntry>,
 }
 
-/// How the server bounds its work.
-#[derive(Debug, Clone, Copy)]
-pub struct Limits {
-    /// Time for one tool call as a whole; a batch answers with what finished by then.
-    pub call_timeout: Duration,
-    /// Requests to Twilio in flight at once, across all calls.
-    pub in_flight: usize,
-}
-
 /// The server: one client, its limits, and whether it talks to the demo server.
 #[derive(Clone)]
 pub struct BalanceServer {
     client: Client,
     demo: bool,
+    /// Time for one tool call as a whole; a batch answers with what finished by then.
     call_timeout: Duration,
-    in_flight: Arc<Semaphore>,
+    /// Requests to Twilio in flight at once, across all calls.
+    in_flight: InFlight,
     tool_router: ToolRouter<Self>,
 }
 
 #[tool_router]
 impl BalanceServer {
-    pub fn new(client: Client, demo: bool, limits: Limits) -> Self {
+    /// Serves balances read with `client`; `demo` marks every result as demo data.
+    pub fn new(client: Client, demo: bool, call_timeout: Duration, in_flight: InFlight) -> Self {
         Self {
             client,
             demo,
-            call_timeout: limits.call_timeout,
-            in_flight: Arc::new(Semaphore::new(limits.in_flight.max(1))),
+            call_timeout,
+            in_flight,
             tool_router: Self::tool_router(),
         }
     }
 
-    /// One fetch, once a slot among the requests in flight is free.
-    async fn fetch(&self, account: &AccountSid) -> Result<Balance, Error> {
-        // The semaphore is never closed, so a permit always comes.
-        let _slot = self.in_flight.acquire().await;
-        self.client.fetch_balance_of(account).await
-    }
-
-    fn timed_out(&self) -> String {
-        let limit = humantime::format_duration(self.call_timeout);
-        format!("timed out: no answer within the call's time limit of {limit} (--timeout)")
+    /// The outcome of each account, in order, within the call's time limit.
+    async fn fetch(&self, accounts: &[AccountSid]) -> Vec<fetch::Outcome> {
+        let jobs = accounts.iter().map(|account| (&self.client, account));
+        fetch::within(jobs, &self.in_flight, Some(self.call_timeout)).await
     }
 
     #[tool(
@@ -141,15 +116,15 @@ impl BalanceServer {
     async fn get_balance(
         &self,
         Parameters(args): Parameters<GetBalanceArgs>,
-    ) -> Result<Json<BalanceResult>, String> {
+    ) -> Result<Json<BalanceJson>, String> {
         let account = match &args.account_sid {
             Some(text) => text.parse().map_err(|e| format!("account_sid: {e}"))?,
             None => self.client.account_sid().clone(),
         };
-        match tokio::time::timeout(self.call_timeout, self.fetch(&account)).await {
-            Ok(Ok(balance)) => Ok(Json(self.result(account, &balance))),
-            Ok(Err(e)) => Err(self.describe(&e)),
-            Err(_) => Err(self.timed_out()),
+        let outcome = self.fetch(std::slice::from_ref(&account)).await.pop();
+        match outcome.unwrap_or(Err(Problem::NotYet)) {
+            Ok(balance) => Ok(Json(self.result(&account, &balance))),
+            Err(problem) => Err(self.describe(&problem)),
         }
     }
 
@@ -176,63 +151,47 @@ impl BalanceServer {
         let accounts = (args.account_sids.iter().enumerate())
             .map(|(i, s)| s.parse().map_err(|e| format!("account_sids[{i}]: {e}")))
             .collect::<Result<Vec<AccountSid>, String>>()?;
-        // The semaphore bounds what is in flight; every job may wait for a slot at once.
-        let jobs = accounts.iter().map(|a| self.fetch(a)).collect();
-        let outputs = batch::within(jobs, accounts.len(), Some(self.call_timeout)).await;
-        let balances = (accounts.into_iter().zip(outputs))
-            .map(|(account, output)| match output {
-                Some(Ok(balance)) => BatchEntry {
-                    result: Some(self.result(account.clone(), &balance)),
+        let outcomes = self.fetch(&accounts).await;
+        let balances = (accounts.into_iter().zip(outcomes))
+            .map(|(account, outcome)| match outcome {
+                Ok(balance) => BatchEntry {
+                    result: Some(self.result(&account, &balance)),
                     account_sid: account,
                     error: None,
                 },
-                Some(Err(e)) => BatchEntry {
+                Err(problem) => BatchEntry {
                     account_sid: account,
                     result: None,
-                    error: Some(Failure::new(&e, self.describe(&e))),
-                },
-                None => BatchEntry {
-                    account_sid: account,
-                    result: None,
-                    error: Some(Failure::message(self.timed_out())),
+                    error: Some(match &problem {
+                        Problem::Fetch(e) => Failure::new(e, self.describe(&problem)),
+                        _ => Failure::message(self.describe(&problem)),
+                    }),
                 },
             })
             .collect();
         Ok(Json(Balances { balances }))
     }
 
-    /// The error as the tool's text: one line, with the request id when there is one, and
+    /// The problem as the tool's text: one line, with the request id when there is one, and
     /// marked in demo mode (a "not found" there says nothing about a real account).
-    fn describe(&self, e: &Error) -> String {
+    fn describe(&self, problem: &Problem) -> String {
         let demo = if self.demo {
             "DEMO MODE (only the demo account exists): "
         } else {
             ""
         };
-        match e.request_id() {
-            Some(id) => format!("{demo}{e} (request id {id:?})"),
-            None => format!("{demo}{e}"),
+        let request_id = match problem {
+            Problem::Fetch(e) => e.request_id(),
+            _ => None,
+        };
+        match request_id {
+            Some(id) => format!("{demo}{problem} (request id {id:?})"),
+            None => format!("{demo}{problem}"),
         }
     }
 
-    fn result(&self, account: AccountSid, balance: &Balance) -> BalanceResult {
-        let notes: Vec<&str> = [
-            self.demo.then_some(crate::common::demo::NOTE.as_str()),
-            balance
-                .amount()
-                .is_none()
-                .then_some(crate::common::BILLED_TO_PARENT),
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
-        BalanceResult {
-            account_sid: account,
-            balance: balance.amount().map(|d| d.to_string()),
-            currency: balance.currency().map(str::to_owned),
-            request_id: balance.request_id().map(str::to_owned),
-            note: (!notes.is_empty()).then(|| notes.join("; ")),
-        }
+    fn result(&self, account: &AccountSid, balance: &Balance) -> BalanceJson {
+        BalanceJson::new(account, None, balance, None, self.demo)
     }
 }
 
@@ -248,7 +207,7 @@ impl ServerHandler for BalanceServer {
         if self.demo {
             instructions.push_str(&format!(
                 " DEMO MODE: every figure is {}.",
-                crate::common::demo::SOURCE
+                crate::demo::SOURCE
             ));
         }
         let capabilities = ServerCapabilities::builder()
@@ -268,7 +227,7 @@ impl ServerHandler for BalanceServer {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, ErrorData> {
-        Ok(ListResourcesResult::with_all_items(crate::resources::list()))
+        Ok(ListResourcesResult::with_all_items(resources::list()))
     }
 
     async fn read_resource(
@@ -276,7 +235,7 @@ impl ServerHandler for BalanceServer {
         request: ReadResourceRequestParams,
         _context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, ErrorData> {
-        crate::resources::read(&request.uri).map(Into::into)
+        resources::read(&request.uri).map(Into::into)
     }
 }
 
@@ -311,11 +270,7 @@ mod tests {
             .expect("client");
         let (server_io, client_io) = tokio::io::duplex(4096);
         let server = tokio::spawn(async move {
-            let limits = Limits {
-                call_timeout: Duration::from_secs(30),
-                in_flight: 8,
-            };
-            BalanceServer::new(client, false, limits)
+            BalanceServer::new(client, false, Duration::from_secs(30), InFlight::new(8))
                 .serve(server_io)
                 .await
                 .ok()
@@ -474,7 +429,7 @@ mod tests {
         let structured = result.structured_content.clone().expect("structured");
         assert_eq!(
             structured,
-            json!({"account_sid": SID, "balance": "12.3400", "currency": "EUR", "request_id": "RQ0123456789abcdef0123456789abcdef"})
+            json!({"account_sid": SID, "balance": "12.3400", "below_min": false, "currency": "EUR", "request_id": "RQ0123456789abcdef0123456789abcdef"})
         );
         assert!(
             text(&result).contains(&structured.to_string().replace('"', "\\\"")),

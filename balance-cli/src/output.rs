@@ -1,9 +1,8 @@
 //! The three output forms and the exit status.
 
 use crate::accounts::Target;
-use crate::common::BILLED_TO_PARENT;
 use crate::fetch::Outcome;
-use balance_api::Balance;
+use crate::json::{BILLED_TO_PARENT, BalanceJson, is_below};
 use serde_json::json;
 use std::fmt::Write as _;
 
@@ -21,17 +20,13 @@ pub enum Format {
 /// Every account's outcome, in input order, judged against its minimum.
 pub struct Report<'a> {
     rows: Vec<(&'a Target, &'a Outcome)>,
-    /// Set in demo mode: the note every output carries.
-    demo: Option<&'a str>,
-}
-
-/// An account's standing against its minimum.
-fn below(target: &Target, balance: &Balance) -> bool {
-    matches!((balance.amount(), target.min), (Some(amount), Some(min)) if amount < min)
+    /// Whether the figures come from the demo server: every output then says so.
+    demo: bool,
 }
 
 impl<'a> Report<'a> {
-    pub fn new(targets: &'a [Target], outcomes: &'a [Outcome], demo: Option<&'a str>) -> Self {
+    /// `outcomes[i]` is `targets[i]`'s.
+    pub fn new(targets: &'a [Target], outcomes: &'a [Outcome], demo: bool) -> Self {
         Self {
             rows: targets.iter().zip(outcomes).collect(),
             demo,
@@ -42,7 +37,7 @@ impl<'a> Report<'a> {
     /// no balance of its own (a subaccount) is neither.
     pub fn exit_status(&self) -> u8 {
         let failed = self.rows.iter().any(|(_, r)| r.is_err());
-        let below = (self.rows.iter()).any(|(t, r)| r.as_ref().is_ok_and(|b| below(t, b)));
+        let below = (self.rows.iter()).any(|(t, r)| r.as_ref().is_ok_and(|b| is_below(b, t.min)));
         match (failed, below) {
             (true, _) => 1,
             (false, true) => 2,
@@ -55,15 +50,16 @@ impl<'a> Report<'a> {
         self.rows
             .iter()
             .filter_map(|(target, result)| match result {
-                Ok(b) if below(target, b) => Some(format!(
+                Ok(b) if is_below(b, target.min) => Some(format!(
                     "{}: below minimum: {b} < {}",
-                    label(target),
+                    display_name(target),
                     target.min.unwrap_or_default()
                 )),
                 _ => None,
             })
     }
 
+    /// Every account's outcome in `format`.
     pub fn render(&self, format: Format) -> String {
         let mut out = String::new();
         match format {
@@ -75,45 +71,37 @@ impl<'a> Report<'a> {
     }
 
     fn text(&self, out: &mut String) {
-        let demo = self
-            .demo
-            .map(|note| format!(" ({note})"))
-            .unwrap_or_default();
+        let demo = match self.demo {
+            true => format!(" ({})", crate::demo::NOTE.as_str()),
+            false => String::new(),
+        };
         for (target, result) in &self.rows {
-            let label = label(target);
+            let name = display_name(target);
             let _ = match result {
-                Ok(b) if b.amount().is_none() => writeln!(out, "{label}: {BILLED_TO_PARENT}{demo}"),
-                Ok(balance) => writeln!(out, "{label}: {balance}{demo}"),
-                Err(e) => writeln!(out, "{label}: error: {e}{demo}"),
+                Ok(b) if b.amount().is_none() => writeln!(out, "{name}: {BILLED_TO_PARENT}{demo}"),
+                Ok(balance) => writeln!(out, "{name}: {balance}{demo}"),
+                Err(e) => writeln!(out, "{name}: error: {e}{demo}"),
             };
         }
     }
 
     fn json(&self, out: &mut String) {
         for (target, result) in &self.rows {
-            let mut line = match result {
-                Ok(balance) => {
-                    let mut v = serde_json::to_value(balance).unwrap_or_default();
-                    v["request_id"] = json!(balance.request_id());
-                    v["below_min"] = json!(below(target, balance));
-                    if let Some(min) = target.min {
-                        v["min"] = json!(min.to_string());
+            let (account, name) = (&target.account, target.name.as_deref());
+            let line = match result {
+                Ok(b) => json!(BalanceJson::new(account, name, b, target.min, self.demo)),
+                Err(e) => {
+                    let mut line = json!({ "account_sid": account, "error": e.failure() });
+                    if let Some(name) = name {
+                        line["name"] = json!(name);
                     }
-                    if balance.amount().is_none() {
-                        v["note"] = json!(BILLED_TO_PARENT);
+                    if self.demo {
+                        line["demo"] = json!(true);
+                        line["note"] = json!(crate::demo::NOTE.as_str());
                     }
-                    v
+                    line
                 }
-                Err(e) => json!({ "error": e.failure() }),
             };
-            line["account_sid"] = json!(target.account);
-            if let Some(name) = &target.name {
-                line["name"] = json!(name);
-            }
-            if let Some(note) = self.demo {
-                line["demo"] = json!(true);
-                line["note"] = json!(note);
-            }
             out.push_str(&ascii_json(&line.to_string()));
             out.push('\n');
         }
@@ -129,7 +117,7 @@ impl<'a> Report<'a> {
         if let Some(currency) = currency {
             let _ = write!(set, ",currency=\"{}\"", label_value(currency));
         }
-        if self.demo.is_some() {
+        if self.demo {
             set.push(',');
             set.push_str(DEMO_LABEL);
         }
@@ -139,9 +127,10 @@ impl<'a> Report<'a> {
     /// The label set of a series about the run rather than an account: `{demo="true"}` on demo
     /// figures, else nothing.
     pub fn run_labels(&self) -> String {
-        self.demo
-            .map(|_| format!("{{{DEMO_LABEL}}}"))
-            .unwrap_or_default()
+        match self.demo {
+            true => format!("{{{DEMO_LABEL}}}"),
+            false => String::new(),
+        }
     }
 
     /// The Prometheus text exposition of every account's outcome.
@@ -196,7 +185,7 @@ impl<'a> Report<'a> {
                 if let (Ok(b), Some(_)) = (result, target.min)
                     && b.amount().is_some()
                 {
-                    let below = u8::from(below(target, b));
+                    let below = u8::from(is_below(b, target.min));
                     let _ = writeln!(
                         out,
                         "twilio_balance_below_minimum{{{}}} {below}",
@@ -217,7 +206,7 @@ pub fn family(out: &mut String, name: &str, help: &str) {
 }
 
 /// `name (AC…)`, or the SID alone.
-fn label(target: &Target) -> String {
+fn display_name(target: &Target) -> String {
     match &target.name {
         Some(name) => format!("{} ({})", name.escape_debug(), target.account),
         None => target.account.to_string(),

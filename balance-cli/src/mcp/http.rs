@@ -8,18 +8,23 @@
 //!    of the body is read, so nothing reaches Twilio without it;
 //! 3. rmcp's checks: `Host` (loopback names unless `--allow-remote`) and `Origin` (none, the
 //!    server's own loopback origins, or one given with `--allow-origin`; 403 otherwise, the MCP
-//!    specification's defence against DNS rebinding), then the body cap (413 past [`MAX_BODY`]);
+//!    specification's defence against DNS rebinding), then the body cap (413 past
+//!    [`MAX_BODY`]);
 //! 4. for a request that opens a session, the session cap (503 past `--max-sessions`).
 //!
-//! Tool calls from every session share the server's one in-flight limit (`--concurrency`), since
-//! each session's handler is a clone of one `BalanceServer`. SIGTERM or SIGINT stops accepting,
-//! ends every session and its streams, and gives connections [`SHUTDOWN_GRACE`] to finish.
+//! The server runs on the HTTP stack `balance serve` uses too (`crate::server`): its header
+//! timeout, connection cap and body cap apply, and SIGTERM or SIGINT ends every session and its
+//! streams before connections get their grace. Tool calls from every session share the
+//! server's one in-flight limit (`--concurrency`), since each session's handler is a clone of
+//! one `BalanceServer`.
 
-use crate::server::BalanceServer;
-use http_body_util::{BodyExt, Full, combinators::BoxBody};
-use hyper::body::{Bytes, Incoming};
-use hyper::header::{AUTHORIZATION, HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
-use hyper::{Request, Response, StatusCode};
+use super::BalanceServer;
+use crate::server::{MAX_BODY, Server};
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::http::header::{AUTHORIZATION, HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use rmcp::model::{ClientJsonRpcMessage, ServerJsonRpcMessage};
 use rmcp::transport::streamable_http_server::session::local::{
     LocalSessionManager, LocalSessionManagerError,
@@ -28,23 +33,11 @@ use rmcp::transport::streamable_http_server::{SessionId, SessionManager};
 use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
 use secrecy::{ExposeSecret, SecretString};
 use std::cell::Cell;
-use std::convert::Infallible;
-use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 use subtle::ConstantTimeEq;
 
-/// The largest request body read: a `get_balances` call with 100 SIDs is about 4 KiB.
-pub const MAX_BODY: usize = 64 * 1024;
-/// How long connections get to finish after SIGTERM: within the 2 s a supervisor is told to
-/// expect, with room for the process to exit.
-pub const SHUTDOWN_GRACE: Duration = Duration::from_millis(1500);
-/// Connections open at once; past it, new ones wait in the kernel's accept queue.
-const MAX_CONNECTIONS: usize = 256;
-/// A client that has not sent a request's headers by then is cut off (slow-loris).
-const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// The variable the bearer token is read from.
 pub const TOKEN_VAR: &str = "BALANCE_MCP_TOKEN";
 /// Guessing a token this long over HTTP is hopeless; a shorter one is refused.
@@ -74,7 +67,7 @@ impl Token {
                 .into_string()
                 .map_err(|_| format!("{TOKEN_VAR} is not valid UTF-8"))?,
             (None, Some(path)) => {
-                crate::common::read_private_file(path).map_err(|e| format!("--token-file {e}"))?
+                crate::secret_file::read(path).map_err(|e| format!("--token-file {e}"))?
             }
         };
         let source = match file {
@@ -97,7 +90,7 @@ impl Token {
     }
 
     /// Whether `headers` carry exactly one `Authorization: Bearer <this token>`.
-    fn admits(&self, headers: &hyper::HeaderMap) -> bool {
+    fn admits(&self, headers: &axum::http::HeaderMap) -> bool {
         let mut values = headers.get_all(AUTHORIZATION).iter();
         let (Some(value), None) = (values.next(), values.next()) else {
             return false;
@@ -165,7 +158,7 @@ impl Options {
 /// `text` as an origin with its port explicit (`https://host` is `https://host:443`), or `None`
 /// when it is not one: an http or https URL with a host and nothing after it.
 fn origin(text: &str) -> Option<String> {
-    let uri: hyper::Uri = text.parse().ok()?;
+    let uri: axum::http::Uri = text.parse().ok()?;
     let scheme = uri.scheme_str()?.to_ascii_lowercase();
     let default_port = match scheme.as_str() {
         "http" => 80,
@@ -315,67 +308,32 @@ impl SessionManager for CappedSessions {
     }
 }
 
-type Body = BoxBody<Bytes, Infallible>;
-
-/// What every request passes through before rmcp: the path and the token.
-struct Front {
-    mcp: StreamableHttpService<BalanceServer, CappedSessions>,
-    token: Token,
-}
-
-impl Front {
-    async fn handle(&self, request: Request<Incoming>) -> Response<Body> {
-        if request.uri().path() != "/mcp" {
-            return plain(StatusCode::NOT_FOUND, "Not Found: the MCP endpoint is /mcp");
-        }
-        if !self.token.admits(request.headers()) {
-            let mut response = plain(
-                StatusCode::UNAUTHORIZED,
-                "Unauthorized: send Authorization: Bearer <token>, the token this server was \
-                 started with",
-            );
-            response.headers_mut().insert(
-                WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer realm=\"balance-mcp\""),
-            );
-            return response;
-        }
-        SESSION_REFUSED
-            .scope(Cell::new(false), async {
-                let response = self.mcp.handle(request).await;
-                if !SESSION_REFUSED.with(Cell::get) {
-                    return response;
-                }
-                let mut busy = plain(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "Service Unavailable: this server's sessions are all in use (--max-sessions); \
-                     close one (HTTP DELETE) or try again later",
-                );
-                busy.headers_mut()
-                    .insert(RETRY_AFTER, HeaderValue::from_static("5"));
-                busy
-            })
-            .await
+/// The token check, before rmcp sees the request; and the session cap's refusal as a 503.
+async fn admit(State(token): State<Arc<Token>>, request: Request, next: Next) -> Response {
+    if !token.admits(request.headers()) {
+        let why = "Unauthorized: send Authorization: Bearer <token>, the token this server was \
+                   started with";
+        let challenge = HeaderValue::from_static("Bearer realm=\"balance-mcp\"");
+        return (StatusCode::UNAUTHORIZED, [(WWW_AUTHENTICATE, challenge)], why).into_response();
     }
-}
-
-fn plain(status: StatusCode, text: &'static str) -> Response<Body> {
-    let mut response = Response::new(Full::from(text).boxed());
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        hyper::header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    response
+    SESSION_REFUSED
+        .scope(Cell::new(false), async {
+            let response = next.run(request).await;
+            if !SESSION_REFUSED.with(Cell::get) {
+                return response;
+            }
+            let why = "Service Unavailable: this server's sessions are all in use \
+                       (--max-sessions); close one (HTTP DELETE) or try again later";
+            let retry = [(RETRY_AFTER, HeaderValue::from_static("5"))];
+            (StatusCode::SERVICE_UNAVAILABLE, retry, why).into_response()
+        })
+        .await
 }
 
 /// Serves `server` over Streamable HTTP until SIGTERM or SIGINT.
 pub async fn serve(server: BalanceServer, options: Options) -> Result<(), String> {
-    let stop = stop_requested()?;
-    let listener = tokio::net::TcpListener::bind(options.listen)
-        .await
-        .map_err(|e| format!("cannot listen on {}: {e}", options.listen))?;
-    let local = listener.local_addr().map_err(|e| e.to_string())?;
+    let listener = Server::bind(options.listen).await?;
+    let local = listener.local_addr()?;
 
     let hosts = loopback_hosts(local.ip());
     let mut origins: Vec<String> = hosts
@@ -397,10 +355,11 @@ pub async fn serve(server: BalanceServer, options: Options) -> Result<(), String
     let sessions_done = config.cancellation_token.clone();
     let sessions = Arc::new(CappedSessions::new(options.max_sessions));
     let mcp = StreamableHttpService::new(move || Ok(server.clone()), sessions, config);
-    let front = Arc::new(Front {
-        mcp,
-        token: options.token,
-    });
+    let token = Arc::new(options.token);
+    let app = axum::Router::new()
+        .route_service("/mcp", mcp)
+        .route_layer(axum::middleware::from_fn_with_state(token, admit))
+        .fallback(|| async { (StatusCode::NOT_FOUND, "Not Found: the MCP endpoint is /mcp") });
 
     if options.allow_remote && !local.ip().is_loopback() {
         eprintln!(
@@ -409,86 +368,9 @@ pub async fn serve(server: BalanceServer, options: Options) -> Result<(), String
         );
     }
     eprintln!("balance-mcp: listening on http://{local}/mcp");
-
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
-    tokio::pin!(stop);
-    loop {
-        let accepted = tokio::select! {
-            _ = &mut stop => break,
-            accepted = accept(&listener, &slots) => accepted,
-        };
-        let Some((stream, slot)) = accepted else {
-            continue;
-        };
-        let front = front.clone();
-        let service = hyper::service::service_fn(move |request| {
-            let front = front.clone();
-            async move { Ok::<_, Infallible>(front.handle(request).await) }
-        });
-        let connection = hyper::server::conn::http1::Builder::new()
-            .timer(hyper_util::rt::TokioTimer::new())
-            .header_read_timeout(HEADER_TIMEOUT)
-            .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
-        let connection = graceful.watch(connection);
-        tokio::spawn(async move {
-            let _ = connection.await;
-            drop(slot);
-        });
-    }
-    drop(listener);
-    // Ends every session and the event streams held open for them, so connections can close.
-    sessions_done.cancel();
-    let _ = tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown()).await;
+    // Ending every session ends the event streams held open for them, so connections can close.
+    listener.run(app, move || sessions_done.cancel()).await;
     Ok(())
-}
-
-/// The next connection, once a slot is free; `None` after a failed accept (e.g. out of file
-/// descriptors), after a pause so that a persistent failure does not spin.
-async fn accept(
-    listener: &tokio::net::TcpListener,
-    slots: &Arc<tokio::sync::Semaphore>,
-) -> Option<(tokio::net::TcpStream, tokio::sync::OwnedSemaphorePermit)> {
-    // The semaphore is never closed.
-    let slot = slots.clone().acquire_owned().await.ok()?;
-    match listener.accept().await {
-        Ok((stream, _)) => {
-            // An event stream ends with small writes (the last event, the closing chunk); with
-            // Nagle's algorithm each waits for the client's delayed ACK, 40 ms a call on Linux.
-            let _ = stream.set_nodelay(true);
-            Some((stream, slot))
-        }
-        Err(_) => {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            None
-        }
-    }
-}
-
-/// Resolves on SIGTERM or SIGINT; registered before the server starts, so a signal that comes
-/// early is not missed.
-fn stop_requested() -> Result<impl Future<Output = ()>, String> {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let register = |kind| signal(kind).map_err(|e| format!("cannot watch for signals: {e}"));
-        let (mut term, mut interrupt) = (
-            register(SignalKind::terminate())?,
-            register(SignalKind::interrupt())?,
-        );
-        Ok(async move {
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = interrupt.recv() => {}
-            }
-        })
-    }
-    #[cfg(not(unix))]
-    {
-        Ok(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-    }
 }
 
 #[cfg(test)]
@@ -526,7 +408,7 @@ mod tests {
     fn only_a_bearer_with_the_exact_token_is_admitted() {
         let token = Token(SecretString::from("0123456789abcdef0123"));
         let with = |values: &[&str]| {
-            let mut headers = hyper::HeaderMap::new();
+            let mut headers = axum::http::HeaderMap::new();
             for v in values {
                 headers.append(AUTHORIZATION, HeaderValue::from_str(v).expect("header"));
             }

@@ -7,7 +7,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
 const DEMO_TOKEN: &str = "demo-auth-token-00000000000000000";
-const REQUEST_ID: &str = "RQdemo0000000000000000000000000000";
+const DEMO_REQUEST_ID: &str = "RQdemo0000000000000000000000000000";
 
 /// Where the served body comes from, for a note to the reader: the spec's documented example,
 /// or a value made from the response schema when the spec documents none.
@@ -104,7 +104,7 @@ fn answer(head: &str, path: &str, auth: &str) -> String {
         ("404 Not Found", r#"{"code":20404,"message":"The requested resource was not found on the demo server","more_info":"https://www.twilio.com/docs/errors/20404","status":404}"#.to_owned())
     };
     format!(
-        "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ntwilio-request-id: {REQUEST_ID}\r\n\
+        "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ntwilio-request-id: {DEMO_REQUEST_ID}\r\n\
          content-length: {}\r\nconnection: close\r\n\r\n{body}",
         body.len()
     )

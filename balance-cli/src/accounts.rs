@@ -2,7 +2,8 @@
 //! account with its own credentials), or the environment's credentials (their own account, or
 //! the SIDs given), or the demo server.
 
-use crate::common;
+use crate::args::{self, ClientArgs};
+use crate::demo;
 use balance_api::{AccountSid, Balance, Client, ClientBuilder, Credentials, Decimal};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -10,7 +11,7 @@ use toml::de::{DeTable, DeValue};
 
 /// Which accounts to read and how: the flags `balance` and `balance serve` share.
 #[derive(clap::Args, Debug)]
-pub struct Watch {
+pub struct AccountArgs {
     /// Several accounts, each with its own credentials: a TOML file of `[[account]]` tables.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["accounts", "accounts_file", "demo"])]
     pub config: Option<PathBuf>,
@@ -32,8 +33,9 @@ pub struct Watch {
     /// one-shot command then exits 2). A config file's `min` overrides it for its account.
     #[arg(long, value_name = "AMOUNT", value_parser = parse_min, allow_negative_numbers = true)]
     pub min: Option<Decimal>,
+    /// How to reach Twilio.
     #[command(flatten)]
-    pub settings: common::Settings,
+    pub client: ClientArgs,
 }
 
 fn parse_min(text: &str) -> Result<Decimal, String> {
@@ -41,7 +43,7 @@ fn parse_min(text: &str) -> Result<Decimal, String> {
         .map_err(|_| "not a plain decimal (digits, an optional - and .) held exactly".to_owned())
 }
 
-impl Watch {
+impl AccountArgs {
     /// The files the user named as inputs (an output must not overwrite them).
     pub fn inputs(&self) -> Vec<&Path> {
         [self.config.as_deref(), self.accounts_file.as_deref()]
@@ -52,7 +54,7 @@ impl Watch {
 
     /// Every account to read, each with its client, checked before any request; and the demo
     /// server when `--demo` asked for one (it stops when dropped with the runtime).
-    pub async fn targets(&self) -> Result<(Vec<Target>, Option<common::demo::Server>), String> {
+    pub async fn targets(&self) -> Result<(Vec<Target>, Option<demo::Server>), String> {
         let text = |e: balance_api::Error| e.to_string();
         let mut sids = (self.accounts.iter())
             .map(|s| s.parse())
@@ -69,14 +71,14 @@ impl Watch {
             }
         }
         let configure = |builder: ClientBuilder| {
-            (self.settings.apply(builder)).map(|b| b.user_agent_suffix("balance-cli"))
+            (self.client.apply(builder)).map(|b| b.user_agent_suffix("balance-cli"))
         };
         if let Some(path) = &self.config {
             return Ok((from_config(path, self.min, configure)?, None));
         }
         if self.demo {
-            self.settings.check_demo()?;
-            let server = common::demo::Server::start().await?;
+            self.client.refuse_with_demo()?;
+            let server = demo::Server::start().await?;
             eprintln!(
                 "balance --demo: answers come from a demo server at {}",
                 server.base_url()
@@ -85,15 +87,15 @@ impl Watch {
             let targets = with_client(&client.map_err(text)?, sids, self.min);
             return Ok((targets, Some(server)));
         }
-        if common::credentials_set() {
-            let client = (self.settings.builder())
+        if args::credentials_set() {
+            let client = (self.client.builder())
                 .and_then(|b| b.user_agent_suffix("balance-cli").build())
                 .map_err(text)?;
             return Ok((with_client(&client, sids, self.min), None));
         }
         Err(format!(
             "{}; or --config FILE for accounts with credentials of their own",
-            common::NO_CREDENTIALS
+            args::NO_CREDENTIALS
         ))
     }
 }
@@ -127,9 +129,11 @@ fn read_accounts(path: &Path) -> Result<Vec<AccountSid>, String> {
 pub struct Target {
     /// The `name` from the config file: a label in every output.
     pub name: Option<String>,
+    /// The account whose balance is read.
     pub account: AccountSid,
     /// The account's own threshold, else the run's `--min`.
     pub min: Option<Decimal>,
+    /// The client that reads it, with the credentials that may.
     pub client: Client,
 }
 
@@ -462,7 +466,7 @@ impl Entry<'_, '_> {
                     None
                 }
             },
-            (None, Some(file)) => common::read_private_file(Path::new(&file))
+            (None, Some(file)) => crate::secret_file::read(Path::new(&file))
                 .map_err(|why| problems.push((self.table[file_key.as_str()].span(), why)))
                 .ok(),
             (Some(_), Some(_)) => {

@@ -1,5 +1,5 @@
 //! `balance-mcp`: Twilio account balances as Model Context Protocol tools, for AI assistants:
-//! over stdio (the default), or over Streamable HTTP with `--listen` (see `http.rs`).
+//! over stdio (the default), or over Streamable HTTP with `--listen` (see `mcp/http.rs`).
 //! Credentials come from the `TWILIO_*` variables only, and the HTTP bearer token from
 //! `BALANCE_MCP_TOKEN` or a file, never from arguments (which any user of the machine can read
 //! in `ps`).
@@ -7,14 +7,11 @@
 //! Over stdio, stdout carries JSON-RPC messages and nothing else; errors before the protocol
 //! starts are one line on stderr.
 
-#[path = "../common/mod.rs"]
-mod common;
-mod http;
-mod resources;
-mod server;
-mod stdio;
-
 use balance_api::Error;
+use balance_cli::args::{self, ClientArgs};
+use balance_cli::demo;
+use balance_cli::fetch::InFlight;
+use balance_cli::mcp::{BalanceServer, http, stdio};
 use clap::Parser;
 use rmcp::ServiceExt;
 use rmcp::service::ServerInitializeError;
@@ -42,7 +39,7 @@ struct Args {
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
     concurrency: u16,
     #[command(flatten)]
-    settings: common::Settings,
+    client: ClientArgs,
     /// Serve MCP's Streamable HTTP transport at http://ADDR/mcp instead of stdio, e.g.
     /// 127.0.0.1:8808 (port 0 picks a free one; the address is printed on stderr). A loopback
     /// address unless --allow-remote.
@@ -83,7 +80,7 @@ fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
-    match common::run(serve(args)).and_then(|r| r) {
+    match balance_cli::run(serve(args)).and_then(|r| r) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("balance-mcp: {e}");
@@ -105,34 +102,28 @@ async fn serve(args: Args) -> Result<(), String> {
         )?),
         None => None,
     };
-    let (builder, demo) = match (common::credentials_set(), args.demo) {
-        (true, false) => (args.settings.builder().map_err(text)?, None),
-        (false, false) => return Err(common::NO_CREDENTIALS.into()),
+    let (builder, demo) = match (args::credentials_set(), args.demo) {
+        (true, false) => (args.client.builder().map_err(text)?, None),
+        (false, false) => return Err(args::NO_CREDENTIALS.into()),
         (_, true) => {
-            args.settings.check_demo()?;
-            let demo = common::demo::Server::start().await?;
+            args.client.refuse_with_demo()?;
+            let demo = demo::Server::start().await?;
             eprintln!(
                 "balance-mcp: --demo: serving {} from {}",
-                common::demo::SOURCE,
+                demo::SOURCE,
                 demo.base_url()
             );
-            (
-                args.settings
-                    .apply(demo.builder().map_err(text)?)
-                    .map_err(text)?,
-                Some(demo),
-            )
+            let builder = args.client.apply(demo.builder().map_err(text)?);
+            (builder.map_err(text)?, Some(demo))
         }
     };
     let client = builder
         .user_agent_suffix("balance-mcp")
         .build()
         .map_err(text)?;
-    let limits = server::Limits {
-        call_timeout: args.settings.timeout.unwrap_or(DEFAULT_CALL_TIMEOUT),
-        in_flight: args.concurrency.into(),
-    };
-    let server = server::BalanceServer::new(client, demo.is_some(), limits);
+    let call_timeout = args.client.timeout.unwrap_or(DEFAULT_CALL_TIMEOUT);
+    let in_flight = InFlight::new(args.concurrency.into());
+    let server = BalanceServer::new(client, demo.is_some(), call_timeout, in_flight);
     if let Some(options) = listen {
         return http::serve(server, options).await;
     }

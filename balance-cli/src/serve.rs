@@ -7,10 +7,10 @@
 //! what it has and says a round is in progress. A failed fetch is reported as down, never
 //! with the balance of an earlier round.
 
-use crate::accounts::{Target, Watch};
-use crate::common;
-use crate::fetch::{self, Outcome, Problem};
+use crate::accounts::{AccountArgs, Target};
+use crate::fetch::{self, InFlight, Outcome, Problem};
 use crate::output::{Report, family};
+use crate::server::Server;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse};
@@ -30,20 +30,17 @@ const DEFAULT_LISTEN: &str = "127.0.0.1:9877";
 /// Prometheus's own default scrape timeout, for scrapers that do not send theirs.
 const DEFAULT_SCRAPE_WAIT: Duration = Duration::from_secs(10);
 
-/// Time given to open connections after SIGTERM or SIGINT before the process exits anyway.
-const SHUTDOWN_GRACE: Duration = Duration::from_millis(1500);
-
 /// `balance serve`'s flags.
 #[derive(clap::Args, Debug)]
 pub struct Args {
     #[command(flatten)]
-    watch: Watch,
+    accounts: AccountArgs,
     /// Address to serve on: GET /metrics, and GET / (a page linking to it).
     #[arg(long, value_name = "ADDR", default_value = DEFAULT_LISTEN)]
     listen: SocketAddr,
     /// How long fetched balances are served before a scrape starts a new round: seconds (60)
     /// or with a unit (90s, 5m).
-    #[arg(long, value_name = "DURATION", default_value = "60", value_parser = common::parse_timeout)]
+    #[arg(long, value_name = "DURATION", default_value = "60", value_parser = crate::args::parse_duration)]
     cache: Duration,
 }
 
@@ -59,7 +56,7 @@ struct Snapshot {
 
 struct Exporter {
     targets: Vec<Target>,
-    concurrency: usize,
+    in_flight: InFlight,
     timeout: Option<Duration>,
     cache: Duration,
     demo: bool,
@@ -67,12 +64,11 @@ struct Exporter {
     running: AtomicBool,
 }
 
+/// Serves until SIGTERM or SIGINT.
 pub async fn run(args: Args) -> Result<ExitCode, String> {
-    let (targets, demo) = args.watch.targets().await?;
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
-    let address = listener.local_addr().map_err(|e| e.to_string())?;
+    let (targets, demo) = args.accounts.targets().await?;
+    let server = Server::bind(args.listen).await?;
+    let address = server.local_addr()?;
     let first = Snapshot {
         outcomes: targets.iter().map(|_| Err(Problem::NotYet)).collect(),
         last_success: targets.iter().map(|_| None).collect(),
@@ -81,8 +77,8 @@ pub async fn run(args: Args) -> Result<ExitCode, String> {
     };
     let exporter = Arc::new(Exporter {
         targets,
-        concurrency: args.watch.concurrency.into(),
-        timeout: args.watch.settings.timeout,
+        in_flight: InFlight::new(args.accounts.concurrency.into()),
+        timeout: args.accounts.client.timeout,
         cache: args.cache,
         demo: demo.is_some(),
         latest: watch::Sender::new(Arc::new(first)),
@@ -96,41 +92,9 @@ pub async fn run(args: Args) -> Result<ExitCode, String> {
         .route("/", get(index))
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found: try /metrics\n") })
         .with_state(exporter);
-    let (stop, stopped) = watch::channel(false);
-    tokio::spawn(async move {
-        shutdown_signal().await;
-        let _ = stop.send(true);
-    });
-    let mut graceful = stopped.clone();
-    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
-        let _ = graceful.wait_for(|stop| *stop).await;
-    });
-    let mut deadline = stopped;
-    tokio::select! {
-        served = server => served.map_err(|e| format!("serving on {address}: {e}"))?,
-        // A scrape still waiting on Twilio must not hold the shutdown past its grace.
-        _ = async {
-            let _ = deadline.wait_for(|stop| *stop).await;
-            tokio::time::sleep(SHUTDOWN_GRACE).await;
-        } => {}
-    }
+    server.run(app, || {}).await;
     drop(demo);
     Ok(ExitCode::SUCCESS)
-}
-
-async fn shutdown_signal() {
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending().await,
-        }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = terminate => {}
-    }
 }
 
 async fn index() -> Html<&'static str> {
@@ -175,8 +139,8 @@ impl Exporter {
         let exporter = self.clone();
         tokio::spawn(async move {
             let started = Instant::now();
-            let outcomes =
-                fetch::all(&exporter.targets, exporter.concurrency, exporter.timeout).await;
+            let jobs = exporter.targets.iter().map(|t| (&t.client, &t.account));
+            let outcomes = fetch::within(jobs, &exporter.in_flight, exporter.timeout).await;
             let now = SystemTime::now();
             let previous = exporter.latest.borrow().clone();
             let last_success = (outcomes.iter().zip(&previous.last_success))
@@ -193,8 +157,7 @@ impl Exporter {
     }
 
     fn render(&self, snapshot: &Snapshot) -> String {
-        let note = self.demo.then_some(common::demo::NOTE.as_str());
-        let report = Report::new(&self.targets, &snapshot.outcomes, note);
+        let report = Report::new(&self.targets, &snapshot.outcomes, self.demo);
         let mut out = String::new();
         report.prometheus(&mut out);
         family(

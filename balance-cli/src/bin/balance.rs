@@ -5,17 +5,12 @@
 //! parent's credentials) or from `--config FILE` (accounts that each have their own). Without
 //! them it refuses to run, unless `--demo` asks for the example documented in the spec.
 
-mod accounts;
-#[path = "../common/mod.rs"]
-mod common;
-mod destination;
-mod fetch;
-mod output;
-mod serve;
-
+use balance_cli::accounts::AccountArgs;
+use balance_cli::destination::Destination;
+use balance_cli::fetch::{self, InFlight};
+use balance_cli::output::{Format, Report};
+use balance_cli::serve;
 use clap::Parser;
-use destination::Destination;
-use output::{Format, Report};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -50,7 +45,7 @@ struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
     #[command(flatten)]
-    once: Once,
+    report: ReportArgs,
 }
 
 #[derive(clap::Subcommand, Debug)]
@@ -61,9 +56,9 @@ enum Command {
 
 /// The one-shot report's own flags.
 #[derive(clap::Args, Debug)]
-struct Once {
+struct ReportArgs {
     #[command(flatten)]
-    watch: accounts::Watch,
+    accounts: AccountArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
@@ -86,8 +81,8 @@ fn main() -> ExitCode {
         }
     };
     let outcome = match cli.command {
-        Some(Command::Serve(args)) => common::run(serve::run(args)),
-        None => common::run(once(cli.once)),
+        Some(Command::Serve(args)) => balance_cli::run(serve::run(args)),
+        None => balance_cli::run(report(cli.report)),
     };
     match outcome.and_then(|r| r) {
         Ok(code) => code,
@@ -98,10 +93,10 @@ fn main() -> ExitCode {
     }
 }
 
-async fn once(args: Once) -> Result<ExitCode, String> {
+async fn report(args: ReportArgs) -> Result<ExitCode, String> {
     // Everything the user named is checked before anything is sent.
     let destination = match &args.output {
-        Some(_) if args.watch.demo => {
+        Some(_) if args.accounts.demo => {
             return Err(
                 "--output is refused with --demo: demo figures must not reach a file \
                         that monitoring reads"
@@ -109,20 +104,16 @@ async fn once(args: Once) -> Result<ExitCode, String> {
             );
         }
         Some(path) => Some(
-            Destination::check(path, &args.watch.inputs()).map_err(|e| format!("--output {e}"))?,
+            Destination::check(path, &args.accounts.inputs()).map_err(|e| format!("--output {e}"))?,
         ),
         None => None,
     };
-    let (targets, demo) = args.watch.targets().await?;
-    let outcomes = fetch::all(
-        &targets,
-        args.watch.concurrency.into(),
-        args.watch.settings.timeout,
-    )
-    .await;
+    let (targets, demo) = args.accounts.targets().await?;
+    let jobs = targets.iter().map(|t| (&t.client, &t.account));
+    let in_flight = InFlight::new(args.accounts.concurrency.into());
+    let outcomes = fetch::within(jobs, &in_flight, args.accounts.client.timeout).await;
     let format = if args.json { Format::Json } else { args.format };
-    let note = demo.as_ref().map(|_| common::demo::NOTE.as_str());
-    let report = Report::new(&targets, &outcomes, note);
+    let report = Report::new(&targets, &outcomes, demo.is_some());
     let rendered = report.render(format);
     match &destination {
         Some(file) => file.write(rendered.as_bytes()).map_err(|e| {

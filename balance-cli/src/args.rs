@@ -1,0 +1,99 @@
+//! The flags both programs take for reaching Twilio, and how they find credentials.
+
+use balance_api::{ClientBuilder, Error, RetryPolicy};
+use std::time::Duration;
+
+/// The credential variables; demo mode only when none of them is set at all.
+const CREDENTIAL_VARS: [&str; 4] = [
+    "TWILIO_ACCOUNT_SID",
+    "TWILIO_AUTH_TOKEN",
+    "TWILIO_API_KEY",
+    "TWILIO_API_SECRET",
+];
+
+/// What both programs say when there is nothing to read balances with.
+pub const NO_CREDENTIALS: &str = "no Twilio credentials: set TWILIO_ACCOUNT_SID and \
+    TWILIO_AUTH_TOKEN (or TWILIO_API_KEY and TWILIO_API_SECRET), or pass --demo to see the \
+    example documented in Twilio's spec";
+
+/// Whether any credential variable is present (even empty: a half-set configuration is an
+/// error to report, never a reason to fall back to demo data).
+pub fn credentials_set() -> bool {
+    CREDENTIAL_VARS
+        .iter()
+        .any(|v| std::env::var_os(v).is_some())
+}
+
+/// How to reach Twilio: the flags both programs take beside their own.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ClientArgs {
+    /// Twilio region, e.g. au1 or ie1 (overrides TWILIO_REGION).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Twilio edge, e.g. sydney or dublin (overrides TWILIO_EDGE).
+    #[arg(long)]
+    pub edge: Option<String>,
+    /// Time allowed, retries included: seconds (5) or with a unit (500ms, 2m).
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    pub timeout: Option<Duration>,
+    /// Send requests to this URL (a proxy, a mock server; needs TWILIO_* credentials);
+    /// plain http only to loopback.
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
+}
+
+impl ClientArgs {
+    /// The builder for real credentials from the environment, with these flags applied.
+    pub fn builder(&self) -> Result<ClientBuilder, Error> {
+        self.apply(ClientBuilder::from_env()?)
+    }
+
+    /// These flags applied to `builder`.
+    pub fn apply(&self, mut builder: ClientBuilder) -> Result<ClientBuilder, Error> {
+        if let Some(region) = &self.region {
+            builder = builder.region(region);
+        }
+        if let Some(edge) = &self.edge {
+            builder = builder.edge(edge);
+        }
+        if let Some(timeout) = self.timeout {
+            // The user's limit bounds the whole fetch, retries included, not just one try.
+            builder = builder
+                .timeout(timeout)
+                .retry(RetryPolicy::default().deadline(Some(timeout)));
+        }
+        if let Some(url) = &self.base_url {
+            builder = builder.base_url(url);
+        }
+        Ok(builder)
+    }
+
+    /// Refuses flags that only make sense with real credentials: the demo server is on
+    /// loopback, reached directly, and has no regions or edges.
+    pub fn refuse_with_demo(&self) -> Result<(), String> {
+        let given = [
+            ("--base-url", self.base_url.is_some()),
+            ("--region", self.region.is_some()),
+            ("--edge", self.edge.is_some()),
+        ];
+        match given.iter().find(|(_, set)| *set) {
+            Some((flag, _)) => Err(format!("{flag} does not apply to --demo (no real account)")),
+            None => Ok(()),
+        }
+    }
+}
+
+/// `5` (seconds, as curl's --max-time), `1.5`, or a duration with a unit (`500ms`, `2m`); zero
+/// is refused, since no request could finish in it.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let duration = match text.parse::<f64>() {
+        Ok(secs) if text.bytes().all(|b| b.is_ascii_digit() || b == b'.') => {
+            Duration::try_from_secs_f64(secs).map_err(|e| e.to_string())?
+        }
+        _ => humantime::parse_duration(text).map_err(|e| e.to_string())?,
+    };
+    if duration.is_zero() {
+        return Err("must be longer than zero".into());
+    }
+    Ok(duration)
+}

@@ -1,0 +1,112 @@
+//! Fetching many accounts at once: at most so many requests in flight, and a time limit after
+//! which what finished is kept and the rest are reported as unfinished. Both programs fetch
+//! through [`within`].
+
+use crate::json::Failure;
+use balance_api::{AccountSid, Balance, Client, Error};
+use futures_util::StreamExt;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Semaphore;
+
+/// How many requests may be in flight at once; clones share the one limit (every tool call of
+/// `balance-mcp`, every round of `balance serve`).
+#[derive(Debug, Clone)]
+pub struct InFlight {
+    slots: Arc<Semaphore>,
+    max: usize,
+}
+
+impl InFlight {
+    /// At most `max` (at least 1) requests in flight.
+    pub fn new(max: usize) -> Self {
+        let max = max.max(1);
+        Self {
+            slots: Arc::new(Semaphore::new(max)),
+            max,
+        }
+    }
+}
+
+/// Why an account has no balance to show: the fetch failed, or the wait for it ended first.
+#[derive(Debug)]
+pub enum Problem {
+    /// The fetch failed.
+    Fetch(Error),
+    /// Still queued or in flight when the time limit of the run (or of the tool call) ran out.
+    Unfinished {
+        /// The limit that ran out.
+        limit: Duration,
+    },
+    /// `balance serve` before its first round has ended.
+    NotYet,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Fetch(e) => e.fmt(f),
+            Self::Unfinished { limit } => write!(
+                f,
+                "timed out: not fetched before the --timeout of {} ran out (raise it, or --concurrency)",
+                humantime::format_duration(*limit)
+            ),
+            Self::NotYet => f.write_str("not fetched yet: the first round is still running"),
+        }
+    }
+}
+
+impl Problem {
+    /// The JSON form both programs use for a failed account.
+    pub fn failure(&self) -> Failure {
+        match self {
+            Self::Fetch(e) => Failure::new(e, e.to_string()),
+            Self::Unfinished { .. } | Self::NotYet => Failure::message(self.to_string()),
+        }
+    }
+}
+
+/// An account's balance, or why there is none.
+pub type Outcome = Result<Balance, Problem>;
+
+/// How much later than the limit waiting stops, after each fetch's own deadline (which the
+/// programs set to the same limit): a fetch in flight ends first with its own "timed out", so
+/// the two never race.
+const GRACE: Duration = Duration::from_millis(500);
+
+/// Fetches each `(client, account)` within `in_flight`, and returns one outcome per job, in
+/// order. With a `limit`, what finished by then (plus a short grace) is kept and the rest are
+/// [`Problem::Unfinished`].
+pub async fn within<'a>(
+    jobs: impl IntoIterator<Item = (&'a Client, &'a AccountSid)>,
+    in_flight: &InFlight,
+    limit: Option<Duration>,
+) -> Vec<Outcome> {
+    let mut outcomes = Vec::new();
+    // Futures made up front (they are lazy): a stream that maps as it goes does not type-check
+    // as `Send` for a spawned round.
+    let mut fetches = Vec::new();
+    for (index, (client, account)) in jobs.into_iter().enumerate() {
+        outcomes.push(Err(Problem::Unfinished { limit: limit.unwrap_or_default() }));
+        fetches.push(async move {
+            // The semaphore is never closed, so a permit always comes.
+            let _slot = in_flight.slots.acquire().await;
+            (index, client.fetch_balance_of(account).await)
+        });
+    }
+    // Unordered: an ordered buffer would hold finished slots behind one slow account.
+    let mut finished = futures_util::stream::iter(fetches).buffer_unordered(in_flight.max);
+    let collect = async {
+        while let Some((index, result)) = finished.next().await {
+            outcomes[index] = result.map_err(Problem::Fetch);
+        }
+    };
+    match limit {
+        Some(limit) => {
+            let _ = tokio::time::timeout(limit + GRACE, collect).await;
+        }
+        None => collect.await,
+    }
+    outcomes
+}

@@ -1,0 +1,124 @@
+//! The JSON both programs give for an account: its balance ([`BalanceJson`]: a `balance
+//! --format json` line, an MCP tool's result) or why it has none ([`Failure`]).
+
+use balance_api::{AccountSid, Balance, Decimal, Error};
+use serde::Serialize;
+
+/// What a child account's `balance: null` means, in every output of both programs.
+pub const BILLED_TO_PARENT: &str =
+    "no balance of its own: Twilio bills a subaccount's usage to its parent account";
+
+/// One account's failure, as both programs report it (a JSON line, an MCP batch entry).
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct Failure {
+    /// Twilio's error code (see <https://www.twilio.com/docs/errors>), when Twilio sent one.
+    #[schemars(schema_with = "twilio_code")]
+    pub code: Option<u32>,
+    /// The HTTP status, when a response arrived.
+    #[schemars(schema_with = "http_status")]
+    pub status: Option<u16>,
+    /// What went wrong, in one line.
+    pub message: String,
+    /// Twilio's request id, for support.
+    pub request_id: Option<String>,
+}
+
+// schemars writes `"format": "uint32"` for unsigned integers, which is no JSON Schema format
+// (validators such as the MCP Inspector's warn on every call); bounds say the same in the
+// standard vocabulary.
+fn twilio_code(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({ "type": ["integer", "null"], "minimum": 0, "maximum": u32::MAX })
+}
+
+fn http_status(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({ "type": ["integer", "null"], "minimum": 100, "maximum": 599 })
+}
+
+impl Failure {
+    /// `e`, told as `message`.
+    pub fn new(e: &Error, message: String) -> Self {
+        Self {
+            code: match e {
+                Error::Api(api) => api.code,
+                _ => None,
+            },
+            status: e.status().map(|s| s.as_u16()),
+            message,
+            request_id: e.request_id().map(str::to_owned),
+        }
+    }
+
+    /// A failure the program itself reports (no response to speak of).
+    pub fn message(message: String) -> Self {
+        Self {
+            code: None,
+            status: None,
+            message,
+            request_id: None,
+        }
+    }
+}
+
+/// One account's balance, with what the reader needs to judge it. Fields are in alphabetical
+/// order, as JSON Lines consumers have always seen them.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct BalanceJson {
+    /// The account the balance belongs to.
+    pub account_sid: AccountSid,
+    /// The balance as an exact decimal string, e.g. "0.05"; null when Twilio gives none (a
+    /// subaccount, billed to its parent).
+    pub balance: Option<String>,
+    /// Whether the balance is below `min`.
+    pub below_min: bool,
+    /// The currency of the balance, e.g. "USD".
+    pub currency: Option<String>,
+    /// Set on demo figures, which come from no real account.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub demo: bool,
+    /// The minimum the balance is checked against, as an exact decimal string.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min: Option<String>,
+    /// The account's name in the accounts file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Anything the reader must know about this figure (demo data; no balance of its own).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// Twilio's request id for the response, for support.
+    pub request_id: Option<String>,
+}
+
+impl BalanceJson {
+    /// `balance` of `account`, judged against `min`; `demo` marks figures from the demo server.
+    pub fn new(
+        account: &AccountSid,
+        name: Option<&str>,
+        balance: &Balance,
+        min: Option<Decimal>,
+        demo: bool,
+    ) -> Self {
+        let notes: Vec<&str> = [
+            demo.then_some(crate::demo::NOTE.as_str()),
+            balance.amount().is_none().then_some(BILLED_TO_PARENT),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        Self {
+            account_sid: account.clone(),
+            balance: balance.amount().map(|d| d.to_string()),
+            below_min: is_below(balance, min),
+            currency: balance.currency().map(str::to_owned),
+            demo,
+            min: min.map(|m| m.to_string()),
+            name: name.map(str::to_owned),
+            note: (!notes.is_empty()).then(|| notes.join("; ")),
+            request_id: balance.request_id().map(str::to_owned),
+        }
+    }
+}
+
+/// Whether `balance` is below `min`; a balance Twilio did not give (a subaccount's) never is.
+pub fn is_below(balance: &Balance, min: Option<Decimal>) -> bool {
+    matches!((balance.amount(), min), (Some(amount), Some(min)) if amount < min)
+}

@@ -1,0 +1,31 @@
+//! The programs built on [`balance_api`]: `balance` (one-shot monitoring, and `balance serve`, a
+//! Prometheus exporter) and `balance-mcp` (the balance as Model Context Protocol tools).
+//!
+//! `cargo install --path balance-cli` installs both. This library is what the two programs
+//! share; it is public so that they can use it, and makes no promise of stability to anyone
+//! else: depend on `balance-api` for a client.
+
+pub mod accounts;
+pub mod args;
+pub mod demo;
+pub mod destination;
+pub mod fetch;
+pub mod json;
+pub mod mcp;
+pub mod output;
+pub mod secret_file;
+pub mod serve;
+pub mod server;
+
+/// Runs `main` on a runtime that is shut down without waiting for its blocking threads: a DNS
+/// lookup stuck in `getaddrinfo` must not keep the process alive past its timeout.
+pub fn run<F: std::future::Future>(main: F) -> Result<F::Output, String> {
+    // One thread: the work is waiting on the network, and a second costs memory for nothing.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    let output = runtime.block_on(main);
+    runtime.shutdown_background();
+    Ok(output)
+}

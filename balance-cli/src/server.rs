@@ -1,0 +1,159 @@
+//! The HTTP server both programs run, `balance serve` and `balance-mcp --listen`: an axum router
+//! behind one accept loop that bounds what any client can hold.
+//!
+//! - A client has [`HEADER_TIMEOUT`] to send a request's headers, from the moment it connects
+//!   or its previous answer went out: an idle or half-sent connection is closed then.
+//! - At most [`MAX_CONNECTIONS`] connections are open at once (fewer if the open-file limit
+//!   cannot make room for them); the open-file soft limit is raised to the hard one first.
+//! - A request body over [`MAX_BODY`] gets 413.
+//! - SIGTERM or SIGINT (Ctrl-C elsewhere) stops accepting, and open connections get
+//!   [`SHUTDOWN_GRACE`] to finish.
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{StatusCode, header::CONTENT_LENGTH};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+
+/// The largest request body read: a `get_balances` call with 100 SIDs is about 4 KiB.
+pub const MAX_BODY: usize = 64 * 1024;
+/// How long a client gets to send a request's headers.
+pub const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
+/// Connections open at once, at most; past it, new ones wait in the kernel's accept queue. Each
+/// idle one costs about 9 KB.
+pub const MAX_CONNECTIONS: usize = 4096;
+/// File descriptors kept free of connections: requests to Twilio, secret files, the runtime.
+const RESERVED_FDS: usize = 128;
+/// How long connections get to finish after a stop signal: within the 2 s a supervisor is told
+/// to expect, with room for the process to exit.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_millis(1500);
+
+/// A bound listener, with the stop signals already watched.
+pub struct Server {
+    listener: TcpListener,
+    stop: Pin<Box<dyn Future<Output = ()> + Send>>,
+    max_connections: usize,
+}
+
+impl Server {
+    /// Listens on `address`. Signals are watched from here on, so one that comes while the
+    /// caller announces the address is not missed.
+    pub async fn bind(address: SocketAddr) -> Result<Self, String> {
+        let stop = Box::pin(stop_requested()?);
+        // As Go's runtime does: the soft limit a service manager gives (1,024) is no limit on
+        // what the process may use, and idle clients must not exhaust it.
+        let open_files = rlimit::increase_nofile_limit(u64::MAX).unwrap_or(1024);
+        let room = usize::try_from(open_files).unwrap_or(usize::MAX);
+        let listener = TcpListener::bind(address)
+            .await
+            .map_err(|e| format!("cannot listen on {address}: {e}"))?;
+        Ok(Self {
+            listener,
+            stop,
+            max_connections: MAX_CONNECTIONS.min(room.saturating_sub(RESERVED_FDS)).max(1),
+        })
+    }
+
+    /// The address it listens on (with the port the system picked for port 0).
+    pub fn local_addr(&self) -> Result<SocketAddr, String> {
+        self.listener.local_addr().map_err(|e| e.to_string())
+    }
+
+    /// Serves `app` until a stop signal; then `on_stop` runs (to end long-lived streams) and
+    /// connections get [`SHUTDOWN_GRACE`].
+    pub async fn run(self, app: Router, on_stop: impl FnOnce()) {
+        let app = app.layer(axum::middleware::from_fn(cap_body));
+        let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+        let slots = Arc::new(Semaphore::new(self.max_connections));
+        let mut stop = self.stop;
+        loop {
+            let accepted = tokio::select! {
+                _ = &mut stop => break,
+                accepted = accept(&self.listener, &slots) => accepted,
+            };
+            let Some((stream, slot)) = accepted else {
+                continue;
+            };
+            let service = hyper_util::service::TowerToHyperService::new(app.clone());
+            let connection = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(HEADER_TIMEOUT)
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+            let connection = graceful.watch(connection);
+            tokio::spawn(async move {
+                let _ = connection.await;
+                drop(slot);
+            });
+        }
+        drop(self.listener);
+        on_stop();
+        let _ = tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown()).await;
+    }
+}
+
+/// The next connection, once a slot is free; `None` after a failed accept (e.g. out of file
+/// descriptors), after a pause so that a persistent failure does not spin.
+async fn accept(
+    listener: &TcpListener,
+    slots: &Arc<Semaphore>,
+) -> Option<(tokio::net::TcpStream, tokio::sync::OwnedSemaphorePermit)> {
+    // The semaphore is never closed.
+    let slot = slots.clone().acquire_owned().await.ok()?;
+    match listener.accept().await {
+        Ok((stream, _)) => {
+            // An event stream ends with small writes (the last event, the closing chunk); with
+            // Nagle's algorithm each waits for the client's delayed ACK.
+            let _ = stream.set_nodelay(true);
+            Some((stream, slot))
+        }
+        Err(_) => {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            None
+        }
+    }
+}
+
+/// 413 for a body declared over [`MAX_BODY`]; one that grows past it unannounced fails to read.
+async fn cap_body(request: Request, next: Next) -> Response {
+    let declared = (request.headers().get(CONTENT_LENGTH))
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > MAX_BODY as u64) {
+        let why = format!("Payload Too Large: a request body may hold {MAX_BODY} bytes\n");
+        return (StatusCode::PAYLOAD_TOO_LARGE, why).into_response();
+    }
+    let request = request.map(|body| Body::new(http_body_util::Limited::new(body, MAX_BODY)));
+    next.run(request).await
+}
+
+/// Resolves on SIGTERM or SIGINT (Ctrl-C off Unix).
+fn stop_requested() -> Result<impl Future<Output = ()> + Send, String> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let register = |kind| signal(kind).map_err(|e| format!("cannot watch for signals: {e}"));
+        let (mut term, mut interrupt) = (
+            register(SignalKind::terminate())?,
+            register(SignalKind::interrupt())?,
+        );
+        Ok(async move {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = interrupt.recv() => {}
+            }
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+    }
+}
