@@ -88,7 +88,9 @@ pub async fn within<'a>(
     // as `Send` for a spawned round.
     let mut fetches = Vec::new();
     for (index, (client, account)) in jobs.into_iter().enumerate() {
-        outcomes.push(Err(Problem::Unfinished { limit: limit.unwrap_or_default() }));
+        outcomes.push(Err(Problem::Unfinished {
+            limit: limit.unwrap_or_default(),
+        }));
         fetches.push(async move {
             // The semaphore is never closed, so a permit always comes.
             let _slot = in_flight.slots.acquire().await;

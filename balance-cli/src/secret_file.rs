@@ -22,4 +22,3 @@ pub fn read(path: &std::path::Path) -> Result<String, String> {
     let text = text.strip_suffix('\n').unwrap_or(&text);
     Ok(text.strip_suffix('\r').unwrap_or(text).to_owned())
 }
-

@@ -58,7 +58,9 @@ impl Server {
         Ok(Self {
             listener,
             stop,
-            max_connections: MAX_CONNECTIONS.min(room.saturating_sub(RESERVED_FDS)).max(1),
+            max_connections: MAX_CONNECTIONS
+                .min(room.saturating_sub(RESERVED_FDS))
+                .max(1),
         })
     }
 
@@ -123,8 +125,8 @@ async fn accept(
 
 /// 413 for a body declared over [`MAX_BODY`]; one that grows past it unannounced fails to read.
 async fn cap_body(request: Request, next: Next) -> Response {
-    let declared = (request.headers().get(CONTENT_LENGTH))
-        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    let declared =
+        (request.headers().get(CONTENT_LENGTH)).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     if declared.is_some_and(|length| length > MAX_BODY as u64) {
         let why = format!("Payload Too Large: a request body may hold {MAX_BODY} bytes\n");
         return (StatusCode::PAYLOAD_TOO_LARGE, why).into_response();

@@ -31,7 +31,12 @@ impl Drop for Exporter {
 /// Starts `balance serve` on a free loopback port with `env` added, and waits for its
 /// "listening" line.
 fn start(args: &[&str], env: &[(&str, &str)]) -> Exporter {
-    let child = balance()
+    start_as(balance(), args, env)
+}
+
+/// [`start`] with `command` (the `balance` binary, possibly behind a wrapper).
+fn start_as(mut command: Command, args: &[&str], env: &[(&str, &str)]) -> Exporter {
+    let child = command
         .args(["serve", "--listen", "127.0.0.1:0"])
         .args(args)
         .envs(env.iter().copied())
@@ -335,6 +340,134 @@ async fn sigterm_ends_it_within_2_s_even_mid_scrape_and_a_taken_port_is_one_line
     assert!(
         errors[0].contains(&format!("cannot listen on {address}")),
         "{err}"
+    );
+}
+
+/// `balance` run by `prlimit` with an open-file soft limit of 1,024, as systemd gives a service by
+/// default, and a higher hard limit.
+#[cfg(target_os = "linux")]
+fn with_soft_limit_1024() -> Command {
+    let own_hard = rlimit::Resource::NOFILE.get().expect("getrlimit").1;
+    let raised = Command::new("prlimit")
+        .args(["--nofile=1024:65536", "true"])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    let hard = if raised { 65536 } else { own_hard };
+    assert!(
+        hard > 2048,
+        "this test needs a hard open-file limit above 2,048"
+    );
+    let program = balance();
+    let mut command = Command::new("prlimit");
+    command
+        .arg(format!("--nofile=1024:{hard}"))
+        .arg("--")
+        .arg(program.get_program());
+    for (name, value) in program.get_envs() {
+        match value {
+            Some(value) => command.env(name, value),
+            None => command.env_remove(name),
+        };
+    }
+    command
+}
+
+/// A local user opens 1,100 idle connections (some half-sent) under systemd's default soft limit:
+/// the exporter raises its limit, `/metrics` still answers within 1 s, and every one of those
+/// connections is closed once the header-read deadline (5 s) passes.
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread")]
+async fn idle_connections_under_a_1024_soft_limit_neither_blind_metrics_nor_stay() {
+    use std::io::{Read, Write};
+    rlimit::increase_nofile_limit(4096).expect("the test's own open-file limit");
+    let exporter = start_as(with_soft_limit_1024(), &["--demo"], &[]);
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", exporter.child.id()))
+        .expect("/proc limits");
+    let open_files = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .expect("Max open files");
+    let soft: u64 = open_files
+        .split_whitespace()
+        .nth(3)
+        .expect("soft")
+        .parse()
+        .expect("number");
+    assert!(soft > 1024, "the soft limit was not raised: {open_files}");
+
+    let address: std::net::SocketAddr = exporter
+        .url
+        .trim_start_matches("http://")
+        .parse()
+        .expect("address");
+    let opened = Instant::now();
+    let held: Vec<std::net::TcpStream> = tokio::task::block_in_place(|| {
+        (0..1100)
+            .map(|i| {
+                let mut stream =
+                    std::net::TcpStream::connect_timeout(&address, Duration::from_secs(1))
+                        .unwrap_or_else(|e| panic!("connection {i}: {e}"));
+                if i % 2 == 1 {
+                    stream
+                        .write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")
+                        .expect("half a request");
+                }
+                stream
+            })
+            .collect()
+    });
+    // Held by the exporter itself, not waiting in the kernel's accept queue.
+    let sockets = || {
+        std::fs::read_dir(format!("/proc/{}/fd", exporter.child.id()))
+            .expect("/proc fd")
+            .filter_map(|fd| std::fs::read_link(fd.ok()?.path()).ok())
+            .filter(|target| target.to_string_lossy().starts_with("socket:"))
+            .count()
+    };
+    while sockets() < 1100 && opened.elapsed() < Duration::from_secs(3) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(sockets() > 1100, "the exporter holds {} sockets", sockets());
+    let metrics = reqwest::Client::new()
+        .get(format!("{}/metrics", exporter.url))
+        .timeout(Duration::from_secs(1))
+        .send()
+        .await
+        .expect("/metrics answers within 1 s beside 1,100 idle connections");
+    assert_eq!(metrics.status(), 200);
+    assert!(
+        metrics
+            .text()
+            .await
+            .expect("body")
+            .contains("twilio_balance")
+    );
+
+    tokio::time::sleep(Duration::from_secs(7).saturating_sub(opened.elapsed())).await;
+    let still_open = tokio::task::block_in_place(|| {
+        held.into_iter()
+            .filter(|stream| {
+                stream
+                    .set_read_timeout(Some(Duration::from_millis(200)))
+                    .expect("timeout");
+                let mut byte = [0u8; 1024];
+                let mut stream = stream;
+                loop {
+                    match stream.read(&mut byte) {
+                        Ok(0) => return false,
+                        Ok(_) => continue,
+                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return true,
+                        Err(e) if e.kind() == std::io::ErrorKind::TimedOut => return true,
+                        Err(_) => return false,
+                    }
+                }
+            })
+            .count()
+    });
+    assert_eq!(
+        still_open, 0,
+        "connections still held 7 s after they were opened"
     );
 }
 

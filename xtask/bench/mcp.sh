@@ -28,8 +28,8 @@ FAKE="AC00000000000000000000000000000000/SK00000000000000000000000000000000:fake
 
 say() { printf '%s\n' "$*" >&2; }
 
-say "== cargo build --release -p balance-api --features mcp --bin balance-mcp"
-(cd "$ROOT" && cargo build --release -p balance-api --features mcp --bin balance-mcp >&2)
+say "== cargo build --release -p balance-cli --bin balance-mcp"
+(cd "$ROOT" && cargo build --release -p balance-cli --bin balance-mcp >&2)
 OURS="${CARGO_TARGET_DIR:-$ROOT/target}/release/balance-mcp"
 [ -x "$OURS" ] || { say "no $OURS"; exit 1; }
 

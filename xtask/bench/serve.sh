@@ -13,7 +13,7 @@
 # server) and 100 accounts (--accounts-file) against the fake; both with --cache 3600 so every
 # measured scrape is a cache hit (the default is 60 s, shorter than the run and its wait for a quiet machine).
 #
-#   cargo build --release -p balance-api --features cli,mcp
+#   cargo build --release -p balance-cli
 #   xtask/bench/serve.sh target/release/balance /tmp/serve-bench [REPS] [RUNS]
 #
 # Needs wrk, curl, python3, taskset, prometheus-node-exporter, prometheus-blackbox-exporter.
@@ -25,7 +25,7 @@ HERE=$(dirname "$(realpath "$0")")
 mkdir -p "$OUT/wrk"; : > "$OUT/wrk-times.tsv"; : > "$OUT/body-sizes.tsv"; : > "$OUT/curl-10k-rate.tsv"
 # A copy, so a rebuild during the run cannot change what is measured. When the binary sits in a
 # git tree's target/, the tree's HEAD and the binary's build time are noted: build it right
-# before this script (`cargo build --release -p balance-api --features cli,mcp`) so they agree.
+# before this script (`cargo build --release -p balance-cli`) so they agree.
 cp "$1" "$OUT/balance"; BIN=$(realpath "$OUT/balance")
 echo "tree HEAD $(git -C "$(dirname "$(realpath "$1")")" rev-parse --short HEAD 2>/dev/null || echo unknown), binary built $(date -u -r "$1" +%FT%TZ)" > "$OUT/balance.commit"
 FAKE_PORT=18090; FAKE=http://127.0.0.1:$FAKE_PORT

@@ -10,7 +10,7 @@
 //! 3. the server's RSS (`VmRSS`, and the peak `VmHWM`, from /proc/PID/status) at start and after
 //!    those calls; the goal is VmRSS ≤ 16 MiB after 10,000.
 //!
-//! It builds the release binary first (`cargo build --release -p balance-api --features mcp`),
+//! It builds the release binary first (`cargo build --release -p balance-cli --bin balance-mcp`),
 //! or uses `MCP_BENCH_BIN`. Settings: `MCP_BENCH_INIT_REPS` (200), `MCP_BENCH_CALLS` (10000),
 //! `MCP_BENCH_ROUNDS` (3: the whole measurement repeated on fresh server processes). Prints a
 //! Markdown report on stdout. Linux only (reads /proc). Not part of CI:
@@ -65,15 +65,13 @@ fn main() {
 /// `cargo build --release` of the server; its path.
 fn build(root: &std::path::Path) -> std::path::PathBuf {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    eprintln!("== cargo build --release -p balance-api --features mcp --bin balance-mcp");
+    eprintln!("== cargo build --release -p balance-cli --bin balance-mcp");
     let status = Command::new(cargo)
         .args([
             "build",
             "--release",
             "-p",
-            "balance-api",
-            "--features",
-            "mcp",
+            "balance-cli",
             "--bin",
             "balance-mcp",
         ])

@@ -227,9 +227,9 @@ impl Built {
 }
 
 /// The one setup every fixture shares: brings the scratch workspace (`balance-api`,
-/// `balance-api-gen`, the committed `openapi/`, a manifest listing just those two) up to date
-/// with this one, regenerates its fragment from `upstream` through `xtask::regen::run`, and
-/// checks `balance-api` with every feature and all targets; with `test_gen`, also runs
+/// `balance-api-gen`, `balance-cli`, the committed `openapi/`, a manifest listing just those
+/// three) up to date with this one, regenerates its fragment from `upstream` through
+/// `xtask::regen::run`, and checks the library (every feature) and the programs, all targets; with `test_gen`, also runs
 /// `balance-api-gen`'s tests there. Panics naming the fixture on any failure.
 fn regen_and_build(fixture: &str, upstream: &Value, test_gen: bool) -> Built {
     let _turn = SCRATCH
@@ -239,18 +239,18 @@ fn regen_and_build(fixture: &str, upstream: &Value, test_gen: bool) -> Built {
     let workspace = support::workspace();
     let target = workspace.join("target/churn");
     let root = target.join("workspace");
-    for dir in ["balance-api", "balance-api-gen", "openapi"] {
+    for dir in ["balance-api", "balance-api-gen", "balance-cli", "openapi"] {
         sync_tree(&workspace.join(dir), &root.join(dir));
     }
     let manifest = std::fs::read_to_string(workspace.join("Cargo.toml")).expect("manifest");
     let manifest = manifest
         .replace(
-            r#"members = ["balance-api", "balance-api-gen", "xtask", "tests"]"#,
-            r#"members = ["balance-api", "balance-api-gen"]"#,
+            r#"members = ["balance-api", "balance-api-gen", "balance-cli", "xtask", "tests"]"#,
+            r#"members = ["balance-api", "balance-api-gen", "balance-cli"]"#,
         )
         .replace(
-            r#"default-members = ["balance-api", "balance-api-gen", "tests"]"#,
-            r#"default-members = ["balance-api", "balance-api-gen"]"#,
+            r#"default-members = ["balance-api", "balance-api-gen", "balance-cli", "tests"]"#,
+            r#"default-members = ["balance-api", "balance-api-gen", "balance-cli"]"#,
         );
     write_if_changed(&root.join("Cargo.toml"), manifest.as_bytes());
     let lock = std::fs::read(workspace.join("Cargo.lock")).expect("lock");
@@ -283,9 +283,10 @@ fn regen_and_build(fixture: &str, upstream: &Value, test_gen: bool) -> Built {
             "check",
             "-p",
             "balance-api",
+            "-p",
+            "balance-cli",
             "--all-targets",
-            "--features",
-            "blocking,cli,mcp",
+            "--all-features",
         ],
     );
     let generated = newest_generated(&target, "codegen.rs");

@@ -104,7 +104,8 @@ async fn report(args: ReportArgs) -> Result<ExitCode, String> {
             );
         }
         Some(path) => Some(
-            Destination::check(path, &args.accounts.inputs()).map_err(|e| format!("--output {e}"))?,
+            Destination::check(path, &args.accounts.inputs())
+                .map_err(|e| format!("--output {e}"))?,
         ),
         None => None,
     };

@@ -314,7 +314,12 @@ async fn admit(State(token): State<Arc<Token>>, request: Request, next: Next) ->
         let why = "Unauthorized: send Authorization: Bearer <token>, the token this server was \
                    started with";
         let challenge = HeaderValue::from_static("Bearer realm=\"balance-mcp\"");
-        return (StatusCode::UNAUTHORIZED, [(WWW_AUTHENTICATE, challenge)], why).into_response();
+        return (
+            StatusCode::UNAUTHORIZED,
+            [(WWW_AUTHENTICATE, challenge)],
+            why,
+        )
+            .into_response();
     }
     SESSION_REFUSED
         .scope(Cell::new(false), async {
