@@ -97,7 +97,7 @@ fn api_key_and_secret_are_preferred_when_both_sets_are_present() {
         when.header("authorization", basic(KEY_SID, KEY_SECRET));
         then.status(200).body(EXAMPLE_BODY);
     });
-    let client = balance_api::blocking::ClientBuilder::from_vars(vars(&env))
+    let client = balance_api::Builder::<balance_api::blocking::Client>::from_vars(vars(&env))
         .expect("env")
         .base_url(server.base_url())
         .build()

@@ -4,7 +4,7 @@ use balance_api::{AccountSid, Error, RetryPolicy};
 use balance_api_tests::*;
 use httpmock::prelude::*;
 
-const REQUEST_ID: &str = "RQ11111111111111111111111111111111";
+const SENT_REQUEST_ID: &str = "RQ11111111111111111111111111111111";
 
 async fn fetch_with(status: u16, content_type: &str, body: &str) -> Error {
     let server = MockServer::start_async().await;
@@ -13,7 +13,7 @@ async fn fetch_with(status: u16, content_type: &str, body: &str) -> Error {
             when.path(balance_path(EXAMPLE_SID));
             then.status(status)
                 .header("content-type", content_type)
-                .header("twilio-request-id", REQUEST_ID)
+                .header("twilio-request-id", SENT_REQUEST_ID)
                 .body(body);
         })
         .await;
@@ -39,8 +39,8 @@ async fn twilio_404_becomes_a_typed_api_error() {
         api.more_info.as_deref(),
         Some("https://www.twilio.com/docs/errors/20404")
     );
-    assert_eq!(api.request_id.as_deref(), Some(REQUEST_ID));
-    assert_eq!(err.request_id(), Some(REQUEST_ID));
+    assert_eq!(api.request_id.as_deref(), Some(SENT_REQUEST_ID));
+    assert_eq!(err.request_id(), Some(SENT_REQUEST_ID));
     assert_eq!(err.status().map(|s| s.as_u16()), Some(404));
     let text = err.to_string();
     assert!(
@@ -100,7 +100,7 @@ async fn an_html_502_is_an_http_error_with_a_bounded_snippet() {
     assert_eq!(http.body.len(), page.len(), "the whole body is kept");
     let shown = err.to_string();
     assert!(shown.chars().count() < 260, "Display is bounded: {shown}");
-    assert_eq!(http.request_id.as_deref(), Some(REQUEST_ID));
+    assert_eq!(http.request_id.as_deref(), Some(SENT_REQUEST_ID));
     assert!(
         err.to_string()
             .starts_with("HTTP 502 Bad Gateway: \"<html>"),

@@ -21,7 +21,10 @@ async fn fetch_balance_sends_the_documented_path_and_decodes_the_example() {
                 .body(EXAMPLE_BODY);
         })
         .await;
-    let client = Client::new(&server.base_url(), balance_api_gen::Limits::default());
+    let client = Client::new(
+        &server.base_url(),
+        balance_api_gen::ResponseLimits::default(),
+    );
     let sid: FetchBalanceAccountSid = EXAMPLE_SID.parse().expect("valid SID");
 
     let response = client.fetch_balance(&sid).await.expect("fetch succeeds");

@@ -1,7 +1,7 @@
 //! Transport policy at the one seam progenitor leaves for it, `ClientHooks::exec`.
 //!
 //! Rust's orphan rule puts this impl beside the generated `Client`, so it lives in this crate;
-//! its values come from the caller through [`Limits`] (progenitor's "inner type"), so nothing
+//! its values come from the caller through [`ResponseLimits`] (progenitor's "inner type"), so nothing
 //! here knows about Twilio. Without it the generated code would read a 200 body of any size
 //! into memory before decoding it.
 
@@ -28,7 +28,7 @@ tokio::task_local! {
 /// let client = balance_api_gen::Client::new_with_client(
 ///     "http://127.0.0.1:9", // nothing listens: no response, so no header
 ///     reqwest::Client::new(),
-///     balance_api_gen::Limits::default(),
+///     balance_api_gen::ResponseLimits::default(),
 /// );
 /// let sid = "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".parse().expect("a SID");
 /// let name = HeaderName::from_static("twilio-request-id");
@@ -50,12 +50,12 @@ pub async fn noting_header<F: Future>(
 
 /// Per-client limits the hooks enforce.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
+pub struct ResponseLimits {
     /// Largest response body read; a longer one fails with a body error at that point.
     pub max_body: usize,
 }
 
-impl Default for Limits {
+impl Default for ResponseLimits {
     /// 64 KiB: a balance response is under 200 bytes, an error body under 1 KiB.
     fn default() -> Self {
         Self {
@@ -64,7 +64,7 @@ impl Default for Limits {
     }
 }
 
-impl ClientHooks<Limits> for Client {
+impl ClientHooks<ResponseLimits> for Client {
     async fn exec(
         &self,
         request: reqwest::Request,
@@ -95,7 +95,7 @@ impl ClientHooks<Limits> for Client {
     }
 }
 
-/// Whether `err` (or any error it wraps) is a body that went over [`Limits::max_body`].
+/// Whether `err` (or any error it wraps) is a body that went over [`ResponseLimits::max_body`].
 ///
 /// ```
 /// let plain = std::io::Error::other("reset");

@@ -166,13 +166,13 @@ impl<'de> Deserialize<'de> for Balance {
 #[non_exhaustive]
 pub enum InvalidAmount {
     /// Not a plain decimal.
-    #[error("\"{}\" is not a decimal number", Shown::short(raw))]
+    #[error("\"{}\" is not a decimal number", Shown::escaped_short(raw))]
     NotDecimal {
         /// The text exactly as given.
         raw: String,
     },
     /// A plain decimal beyond what can be held exactly (28 significant digits).
-    #[error("\"{}\" is out of the exact decimal range", Shown::short(raw))]
+    #[error("\"{}\" is out of the exact decimal range", Shown::escaped_short(raw))]
     OutOfRange {
         /// The text exactly as given.
         raw: String,
@@ -183,7 +183,9 @@ pub enum InvalidAmount {
 impl fmt::Display for Balance {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (self.amount, &self.currency) {
-            (Some(amount), Some(currency)) => write!(f, "{amount} {}", Shown::short(currency)),
+            (Some(amount), Some(currency)) => {
+                write!(f, "{amount} {}", Shown::escaped_short(currency))
+            }
             (Some(amount), None) => write!(f, "{amount}"),
             (None, _) => f.write_str("no balance information"),
         }

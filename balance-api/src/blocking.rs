@@ -1,5 +1,5 @@
 //! The same client for callers without an async runtime (feature `blocking`), after reqwest's
-//! `blocking` module: [`Client`] and its [`ClientBuilder`], which builds only a blocking client.
+//! `blocking` module: [`Client`], built by [`Client::builder`] (a `Builder<blocking::Client>`).
 //!
 //! ```
 //! # let server = httpmock::MockServer::start();
@@ -20,9 +20,6 @@ use crate::{AccountSid, Balance, ConfigError, Error};
 use reqwest::Url;
 use std::future::Future;
 
-/// The blocking client's builder: [`build`](crate::Builder::build) gives a blocking [`Client`].
-pub type ClientBuilder = crate::Builder<Client>;
-
 /// A blocking Twilio balance client: the async [`crate::Client`] driven by a private
 /// single-threaded runtime. Inside an async runtime every call returns an error (use the async
 /// client there), and dropping it never waits, not even for a DNS lookup still running.
@@ -32,7 +29,7 @@ pub struct Client {
     runtime: Option<tokio::runtime::Runtime>,
 }
 
-impl ClientBuilder {
+impl crate::Builder<Client> {
     /// Checks the settings and builds the client. No request is made.
     pub fn build(self) -> Result<Client, Error> {
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -48,13 +45,13 @@ impl ClientBuilder {
 
 impl Client {
     /// Starts configuring a client.
-    pub fn builder() -> ClientBuilder {
-        ClientBuilder::default()
+    pub fn builder() -> crate::Builder<Client> {
+        crate::Builder::default()
     }
 
     /// A client configured from `TWILIO_*` environment variables.
     pub fn from_env() -> Result<Self, Error> {
-        ClientBuilder::from_env()?.build()
+        crate::Builder::<Client>::from_env()?.build()
     }
 
     /// See [`crate::Client::generated`] (its methods are async).

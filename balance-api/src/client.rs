@@ -49,7 +49,7 @@ struct Inner {
 }
 
 /// The header Twilio names each response with; quoted to support.
-const REQUEST_ID: reqwest::header::HeaderName =
+const REQUEST_ID_HEADER: reqwest::header::HeaderName =
     reqwest::header::HeaderName::from_static("twilio-request-id");
 
 /// Twilio denies a main account's API keys any subaccount's resources; a bare 401/403 says
@@ -96,7 +96,7 @@ impl Client {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| ConfigError::new(format!("cannot build the HTTP client: {e}")))?;
-        let limits = balance_api_gen::Limits {
+        let limits = balance_api_gen::ResponseLimits {
             max_body: settings.max_body,
         };
         // progenitor appends "/2010-04-01/..." to the base, so it must not end in a slash.
@@ -226,7 +226,7 @@ impl Client {
 
     async fn fetch_once(&self, account: &AccountSid) -> Result<Balance, Error> {
         let call = self.inner.api.fetch_balance(account.as_generated());
-        let (result, request_id) = balance_api_gen::noting_header(REQUEST_ID, call).await;
+        let (result, request_id) = balance_api_gen::noting_header(REQUEST_ID_HEADER, call).await;
         let request_id = request_id.and_then(|v| Some(v.to_str().ok()?.to_owned()));
         let mut outcome = match result {
             Ok(value) => crate::response::balance(value, account),

@@ -29,7 +29,8 @@ pub const ENV_VARS: [&str; 6] = [
 pub type ClientBuilder = Builder<Client>;
 
 /// Configures a client of type `C`: [`ClientBuilder`] builds a [`Client`], and
-/// `blocking::ClientBuilder` (feature `blocking`) a `blocking::Client`; each builds only its own.
+/// `Builder<blocking::Client>` (feature `blocking`, from `blocking::Client::builder`) a
+/// `blocking::Client`; each builds only its own.
 ///
 /// ```
 /// use balance_api::{Client, Credentials};
@@ -82,7 +83,7 @@ impl<C> Default for Builder<C> {
                 timeout: DEFAULT_TIMEOUT,
                 user_agent_suffix: None,
                 retry: RetryPolicy::default(),
-                max_body: balance_api_gen::Limits::default().max_body,
+                max_body: balance_api_gen::ResponseLimits::default().max_body,
             },
             client: PhantomData,
         }

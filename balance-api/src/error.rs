@@ -63,12 +63,12 @@ pub enum Error {
 
 /// What the retry loop did before returning an error.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct Tries {
+pub(crate) struct RetryRecord {
     pub(crate) attempts: u32,
     pub(crate) stop: Option<StopReason>,
 }
 
-impl fmt::Display for Tries {
+impl fmt::Display for RetryRecord {
     /// Silent for the common single attempt; otherwise says how many and why they stopped.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let telling = matches!(
@@ -87,22 +87,22 @@ impl fmt::Display for Tries {
 }
 
 impl Error {
-    fn tries(&self) -> Option<&Tries> {
+    fn retry_record(&self) -> Option<&RetryRecord> {
         match self {
-            Self::Api(e) => Some(&e.tries),
-            Self::Http(e) => Some(&e.tries),
-            Self::Timeout(e) | Self::Transport(e) => Some(&e.tries),
-            Self::Decode(e) => Some(&e.tries),
+            Self::Api(e) => Some(&e.retries),
+            Self::Http(e) => Some(&e.retries),
+            Self::Timeout(e) | Self::Transport(e) => Some(&e.retries),
+            Self::Decode(e) => Some(&e.retries),
             Self::InvalidSid(_) | Self::Config(_) | Self::Credentials(_) => None,
         }
     }
 
-    pub(crate) fn set_tries(&mut self, tries: Tries) {
+    pub(crate) fn set_retry_record(&mut self, record: RetryRecord) {
         match self {
-            Self::Api(e) => e.tries = tries,
-            Self::Http(e) => e.tries = tries,
-            Self::Timeout(e) | Self::Transport(e) => e.tries = tries,
-            Self::Decode(e) => e.tries = tries,
+            Self::Api(e) => e.retries = record,
+            Self::Http(e) => e.retries = record,
+            Self::Timeout(e) | Self::Transport(e) => e.retries = record,
+            Self::Decode(e) => e.retries = record,
             Self::InvalidSid(_) | Self::Config(_) | Self::Credentials(_) => {}
         }
     }
@@ -134,12 +134,12 @@ impl Error {
 
     /// Requests made before this error was returned: 0 when nothing was sent.
     pub fn attempts(&self) -> u32 {
-        self.tries().map_or(0, |t| t.attempts)
+        self.retry_record().map_or(0, |t| t.attempts)
     }
 
     /// Why retrying stopped, when a request was made.
     pub fn stop_reason(&self) -> Option<StopReason> {
-        self.tries()?.stop
+        self.retry_record()?.stop
     }
 
     /// The HTTP status, when a response arrived (the last attempt's).
@@ -201,7 +201,7 @@ impl From<DecodeErrorKind> for Error {
         Self::Decode(Box::new(DecodeError {
             kind,
             request_id: None,
-            tries: Tries::default(),
+            retries: RetryRecord::default(),
         }))
     }
 }
@@ -264,7 +264,7 @@ pub struct ApiError {
     pub request_id: Option<String>,
     /// The response's `Retry-After`, parsed.
     pub retry_after: Option<Duration>,
-    pub(crate) tries: Tries,
+    pub(crate) retries: RetryRecord,
     pub(crate) hint: Option<&'static str>,
 }
 
@@ -274,17 +274,22 @@ impl fmt::Display for ApiError {
         if let Some(code) = self.code {
             write!(f, "{code} ")?;
         }
-        write!(f, "(HTTP {}): {}", self.status, Shown::long(&self.message))?;
+        write!(
+            f,
+            "(HTTP {}): {}",
+            self.status,
+            Shown::escaped_long(&self.message)
+        )?;
         if let Some(details) = &self.details {
-            write!(f, " ({})", Shown::long(details))?;
+            write!(f, " ({})", Shown::escaped_long(details))?;
         }
         if let Some(link) = &self.more_info {
-            write!(f, "; see {}", Shown::short(link))?;
+            write!(f, "; see {}", Shown::escaped_short(link))?;
         }
         if let Some(hint) = self.hint {
             write!(f, " ({hint})")?;
         }
-        write!(f, "{}", self.tries)
+        write!(f, "{}", self.retries)
     }
 }
 
@@ -306,7 +311,7 @@ pub struct HttpError {
     pub request_id: Option<String>,
     /// The response's `Retry-After`, parsed.
     pub retry_after: Option<Duration>,
-    pub(crate) tries: Tries,
+    pub(crate) retries: RetryRecord,
     pub(crate) hint: Option<&'static str>,
 }
 
@@ -317,18 +322,23 @@ impl fmt::Display for HttpError {
                 f,
                 "HTTP {}: redirect to {} not followed",
                 self.status,
-                Shown::short(to)
+                Shown::escaped_short(to)
             )?,
             (None, "") if self.incomplete => {
                 write!(f, "HTTP {} (its body could not be read)", self.status)?
             }
             (None, "") => write!(f, "HTTP {} with an empty body", self.status)?,
-            (None, body) => write!(f, "HTTP {}: \"{}\"", self.status, Shown::short(body))?,
+            (None, body) => write!(
+                f,
+                "HTTP {}: \"{}\"",
+                self.status,
+                Shown::escaped_short(body)
+            )?,
         }
         if let Some(hint) = self.hint {
             write!(f, " ({hint})")?;
         }
-        write!(f, "{}", self.tries)
+        write!(f, "{}", self.retries)
     }
 }
 
@@ -337,14 +347,14 @@ impl fmt::Display for HttpError {
 /// [`source`](std::error::Error::source) is reqwest's error (without its URL), whose own chain
 /// leads down to that cause.
 #[derive(Debug, thiserror::Error)]
-#[error("{} {}{tries}", if *.timed_out { "timed out:" } else { "transport error:" }, Shown::long(cause))]
+#[error("{} {}{retries}", if *.timed_out { "timed out:" } else { "transport error:" }, Shown::escaped_long(cause))]
 pub struct TransportError {
     cause: String,
     #[source]
     source: Option<reqwest::Error>,
     retryable: bool,
     timed_out: bool,
-    pub(crate) tries: Tries,
+    pub(crate) retries: RetryRecord,
 }
 
 impl TransportError {
@@ -359,7 +369,7 @@ impl TransportError {
             source,
             retryable,
             timed_out,
-            tries: Tries::default(),
+            retries: RetryRecord::default(),
         }
     }
 
@@ -375,14 +385,14 @@ impl TransportError {
 
 /// A 200 response that is not the documented balance; [`kind`](Self::kind) says how.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{kind}{tries}")]
+#[error("{kind}{retries}")]
 #[non_exhaustive]
 pub struct DecodeError {
     /// What is wrong with the response.
     pub kind: DecodeErrorKind,
     /// The response's `Twilio-Request-Id`: what Twilio support asks for about a malformed answer.
     pub request_id: Option<String>,
-    pub(crate) tries: Tries,
+    pub(crate) retries: RetryRecord,
 }
 
 impl From<InvalidAmount> for DecodeErrorKind {
@@ -402,8 +412,8 @@ pub enum DecodeErrorKind {
     /// The body is not the documented JSON object (bad JSON, wrong types, a malformed SID).
     #[error(
         "the response is not the documented balance: {}; body starts \"{}\"",
-        Shown::long(reason),
-        Shown::short(body)
+        Shown::escaped_long(reason),
+        Shown::escaped_short(body)
     )]
     Json {
         /// Why it was refused (serde_json's words).
@@ -426,7 +436,7 @@ pub enum DecodeErrorKind {
     /// The 200 is labelled other than `application/json`, the only type the spec documents.
     #[error(
         "the response's content type is \"{}\", not application/json",
-        Shown::short(raw)
+        Shown::escaped_short(raw)
     )]
     ContentType {
         /// The `Content-Type` as sent.
@@ -435,7 +445,7 @@ pub enum DecodeErrorKind {
     /// The response names another account than the one asked for.
     #[error(
         "asked for {requested} but the response is for \"{}\"",
-        Shown::short(got)
+        Shown::escaped_short(got)
     )]
     AccountMismatch {
         /// The account asked for.

@@ -129,7 +129,7 @@ pub(crate) fn error_from_parts(status: StatusCode, headers: &HeaderMap, body: &[
                 }),
                 request_id,
                 retry_after,
-                tries: Default::default(),
+                retries: Default::default(),
                 hint: None,
             }))
         }
@@ -140,7 +140,7 @@ pub(crate) fn error_from_parts(status: StatusCode, headers: &HeaderMap, body: &[
             location,
             request_id,
             retry_after,
-            tries: Default::default(),
+            retries: Default::default(),
             hint: None,
         })),
     }

@@ -1,7 +1,7 @@
 //! [`RetryPolicy`]: when a failed fetch is tried again, and how long the client waits.
 
 use crate::Error;
-use crate::error::{TransportError, Tries};
+use crate::error::{RetryRecord, TransportError};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 use tokio::time::Instant;
@@ -141,7 +141,7 @@ impl std::fmt::Display for StopReason {
 pub(crate) struct Pause(Mutex<Option<Instant>>);
 
 impl Pause {
-    fn slot(&self) -> std::sync::MutexGuard<'_, Option<Instant>> {
+    fn until(&self) -> std::sync::MutexGuard<'_, Option<Instant>> {
         self.0
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -179,15 +179,15 @@ where
     for number in 1.. {
         if let (false, Some(d)) = (wait_out_pause(pause, deadline).await, deadline) {
             let last = previous.unwrap_or_else(|| deadline_passed(d.limit));
-            return Err(stopped(last, number - 1, StopReason::Deadline(d.limit)));
+            return Err(with_record(last, number - 1, StopReason::Deadline(d.limit)));
         }
-        let mut cut = false;
+        let mut cut_short = false;
         let outcome = match deadline {
-            Some(d) if later(per_attempt).is_none_or(|end| end >= d.at) => {
+            Some(d) if instant_after(per_attempt).is_none_or(|end| end >= d.at) => {
                 tokio::time::timeout_at(d.at, attempt(number))
                     .await
                     .unwrap_or_else(|_| {
-                        cut = true;
+                        cut_short = true;
                         Err(deadline_passed(d.limit))
                     })
             }
@@ -207,9 +207,9 @@ where
             // step even when its jitter drew less. A pause this task will not wait out itself
             // (it stops here: a Retry-After over the cap, no attempts or time left) is not
             // imposed on the others.
-            if let Some(until) = later((*wait).max(policy.step(number))) {
-                let mut slot = pause.slot();
-                *slot = Some(slot.map_or(until, |current| current.max(until)));
+            if let Some(until) = instant_after((*wait).max(policy.step(number))) {
+                let mut until_then = pause.until();
+                *until_then = Some(until_then.map_or(until, |current| current.max(until)));
             }
         }
         match next {
@@ -224,19 +224,20 @@ where
             }
             Err(reason) => {
                 // A deadline that cut an attempt short says less than the failure before it.
-                let last = match (cut, previous) {
+                let last = match (cut_short, previous) {
                     (true, Some(before)) => before,
                     _ => err,
                 };
-                return Err(stopped(last, number, reason));
+                return Err(with_record(last, number, reason));
             }
         }
     }
     unreachable!("the attempt loop only ends by returning")
 }
 
-fn stopped(mut err: Error, attempts: u32, stop: StopReason) -> Error {
-    err.set_tries(Tries {
+/// `err` with a record of the attempts made and why they stopped.
+fn with_record(mut err: Error, attempts: u32, stop: StopReason) -> Error {
+    err.set_retry_record(RetryRecord {
         attempts,
         stop: Some(stop),
     });
@@ -249,7 +250,7 @@ fn deadline_passed(limit: Duration) -> Error {
 }
 
 /// `now + d`, or `None` when that is beyond what an `Instant` can hold.
-fn later(d: Duration) -> Option<Instant> {
+fn instant_after(d: Duration) -> Option<Instant> {
     Instant::now().checked_add(d)
 }
 
@@ -262,7 +263,7 @@ async fn wait_out_pause(pause: &Pause, deadline: Option<Deadline>) -> bool {
             return false;
         }
         // Copied out: the lock must not be held across the sleep.
-        let until = *pause.slot();
+        let until = *pause.until();
         match until {
             Some(until) if until > now => {
                 tracing::debug!("waiting out a 429 pause");
@@ -297,7 +298,7 @@ fn next_wait(
     let wait = full_jitter(policy.step(number)).max(asked.unwrap_or_default());
     match deadline {
         // Sleeping into the deadline would only end in a timeout; say so now.
-        Some(d) if later(wait).is_none_or(|resume| resume >= d.at) => {
+        Some(d) if instant_after(wait).is_none_or(|resume| resume >= d.at) => {
             Err(StopReason::Deadline(d.limit))
         }
         _ => Ok(wait),

@@ -14,12 +14,12 @@ pub(crate) struct Shown<'a> {
 
 impl<'a> Shown<'a> {
     /// For identifiers, links and snippets.
-    pub(crate) fn short(text: &'a str) -> Self {
+    pub(crate) fn escaped_short(text: &'a str) -> Self {
         Self { text, max: 200 }
     }
 
     /// For messages a person reads whole.
-    pub(crate) fn long(text: &'a str) -> Self {
+    pub(crate) fn escaped_long(text: &'a str) -> Self {
         Self { text, max: 1000 }
     }
 }
@@ -56,7 +56,7 @@ mod tests {
     fn escapes_controls_and_bidi_and_cuts() {
         let text = "ok\u{1b}[2K\rAC: 1000000.00 USD\u{9b}1A\u{202e}x";
         assert_eq!(
-            Shown::short(text).to_string(),
+            Shown::escaped_short(text).to_string(),
             "ok\\u{1b}[2K\\u{d}AC: 1000000.00 USD\\u{9b}1A\\u{202e}x"
         );
         assert_eq!(
@@ -67,6 +67,6 @@ mod tests {
             .to_string(),
             "abc…"
         );
-        assert_eq!(Shown::short("naïve café").to_string(), "naïve café");
+        assert_eq!(Shown::escaped_short("naïve café").to_string(), "naïve café");
     }
 }

@@ -124,75 +124,52 @@ impl<'a> Report<'a> {
         set
     }
 
-    /// The label set of a series about the run rather than an account: `{demo="true"}` on demo
-    /// figures, else nothing.
+    /// The label set of a series about the run rather than an account: `demo="true"` on demo
+    /// figures, else none.
     pub fn run_labels(&self) -> String {
         match self.demo {
-            true => format!("{{{DEMO_LABEL}}}"),
+            true => DEMO_LABEL.to_owned(),
             false => String::new(),
         }
     }
 
     /// The Prometheus text exposition of every account's outcome.
     pub fn prometheus(&self, out: &mut String) {
-        family(
+        let rows = || self.rows.iter();
+        gauge(
             out,
             "twilio_balance",
             "Account balance reported by Twilio, in the labelled currency (none for subaccounts, which their parent's balance pays for).",
+            rows().filter_map(|(target, result)| {
+                let balance = result.as_ref().ok()?;
+                let currency = balance.currency().unwrap_or_default();
+                Some((self.labels(target, Some(currency)), balance.amount()?))
+            }),
         );
-        for (target, result) in &self.rows {
-            if let Ok(b) = result
-                && let Some(amount) = b.amount()
-            {
-                let set = self.labels(target, Some(b.currency().unwrap_or_default()));
-                let _ = writeln!(out, "twilio_balance{{{set}}} {amount}");
-            }
-        }
-        family(
+        gauge(
             out,
             "twilio_balance_up",
             "Whether the balance could be fetched (1) or not (0).",
+            rows().map(|(target, result)| (self.labels(target, None), u8::from(result.is_ok()))),
         );
-        for (target, result) in &self.rows {
-            let up = u8::from(result.is_ok());
-            let _ = writeln!(
-                out,
-                "twilio_balance_up{{{}}} {up}",
-                self.labels(target, None)
-            );
-        }
-        if self.rows.iter().any(|(t, _)| t.min.is_some()) {
-            family(
+        if rows().any(|(target, _)| target.min.is_some()) {
+            gauge(
                 out,
                 "twilio_balance_minimum",
                 "The minimum each account's balance is checked against.",
+                rows().filter_map(|(target, _)| Some((self.labels(target, None), target.min?))),
             );
-            for (target, _) in &self.rows {
-                if let Some(min) = target.min {
-                    let _ = writeln!(
-                        out,
-                        "twilio_balance_minimum{{{}}} {min}",
-                        self.labels(target, None)
-                    );
-                }
-            }
-            family(
+            gauge(
                 out,
                 "twilio_balance_below_minimum",
                 "Whether the balance is below its minimum (1) or not (0).",
+                rows().filter_map(|(target, result)| {
+                    let balance = result.as_ref().ok().filter(|b| b.amount().is_some())?;
+                    target.min?;
+                    let below = u8::from(is_below(balance, target.min));
+                    Some((self.labels(target, None), below))
+                }),
             );
-            for (target, result) in &self.rows {
-                if let (Ok(b), Some(_)) = (result, target.min)
-                    && b.amount().is_some()
-                {
-                    let below = u8::from(is_below(b, target.min));
-                    let _ = writeln!(
-                        out,
-                        "twilio_balance_below_minimum{{{}}} {below}",
-                        self.labels(target, None)
-                    );
-                }
-            }
         }
     }
 }
@@ -200,9 +177,20 @@ impl<'a> Report<'a> {
 /// Demo figures carry their own label, so no alert or panel takes them for real.
 const DEMO_LABEL: &str = "demo=\"true\"";
 
-/// A gauge family's `HELP` and `TYPE` lines.
-pub fn family(out: &mut String, name: &str, help: &str) {
+/// A gauge family: its `HELP` and `TYPE` lines, then a sample for each `(label set, value)`.
+pub fn gauge<V: std::fmt::Display>(
+    out: &mut String,
+    name: &str,
+    help: &str,
+    samples: impl IntoIterator<Item = (String, V)>,
+) {
     let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
+    for (labels, value) in samples {
+        let _ = match labels.is_empty() {
+            true => writeln!(out, "{name} {value}"),
+            false => writeln!(out, "{name}{{{labels}}} {value}"),
+        };
+    }
 }
 
 /// `name (AC…)`, or the SID alone.

@@ -9,13 +9,12 @@
 
 use crate::accounts::{AccountArgs, Target};
 use crate::fetch::{self, InFlight, Outcome, Problem};
-use crate::output::{Report, family};
+use crate::output::{Report, gauge};
 use crate::server::Server;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse};
 use axum::routing::get;
-use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -160,54 +159,40 @@ impl Exporter {
         let report = Report::new(&self.targets, &snapshot.outcomes, self.demo);
         let mut out = String::new();
         report.prometheus(&mut out);
-        family(
-            &mut out,
-            "twilio_balance_last_success_timestamp_seconds",
-            "When the account's balance was last fetched, in Unix seconds.",
-        );
-        for (target, at) in self.targets.iter().zip(&snapshot.last_success) {
-            if let Some(secs) = at.and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok()) {
-                let labels = report.labels(target, None);
-                let _ = writeln!(
-                    out,
-                    "twilio_balance_last_success_timestamp_seconds{{{labels}}} {:.3}",
-                    secs.as_secs_f64()
-                );
-            }
-        }
-        let demo = report.run_labels();
-        if let Some((_, at)) = snapshot.finished {
-            family(
-                &mut out,
-                "twilio_balance_round_duration_seconds",
-                "How long the last round of fetches took.",
-            );
-            let _ = writeln!(
-                out,
-                "twilio_balance_round_duration_seconds{demo} {:.3}",
-                snapshot.took.as_secs_f64()
-            );
-            family(
-                &mut out,
-                "twilio_balance_round_timestamp_seconds",
-                "When the round whose results these are ended, in Unix seconds.",
-            );
+        let unix = |at: SystemTime| {
             let secs = at
                 .duration_since(SystemTime::UNIX_EPOCH)
                 .unwrap_or_default();
-            let _ = writeln!(
-                out,
-                "twilio_balance_round_timestamp_seconds{demo} {:.3}",
-                secs.as_secs_f64()
+            format!("{:.3}", secs.as_secs_f64())
+        };
+        gauge(
+            &mut out,
+            "twilio_balance_last_success_timestamp_seconds",
+            "When the account's balance was last fetched, in Unix seconds.",
+            (self.targets.iter().zip(&snapshot.last_success))
+                .filter_map(|(target, at)| Some((report.labels(target, None), unix((*at)?)))),
+        );
+        let demo = report.run_labels();
+        if let Some((_, at)) = snapshot.finished {
+            gauge(
+                &mut out,
+                "twilio_balance_round_duration_seconds",
+                "How long the last round of fetches took.",
+                [(demo.clone(), format!("{:.3}", snapshot.took.as_secs_f64()))],
+            );
+            gauge(
+                &mut out,
+                "twilio_balance_round_timestamp_seconds",
+                "When the round whose results these are ended, in Unix seconds.",
+                [(demo.clone(), unix(at))],
             );
         }
-        family(
+        gauge(
             &mut out,
             "twilio_balance_round_in_progress",
             "Whether a round was still running when this answer was made (1): its results are not in it.",
+            [(demo, u8::from(self.running.load(SeqCst)))],
         );
-        let running = u8::from(self.running.load(SeqCst));
-        let _ = writeln!(out, "twilio_balance_round_in_progress{demo} {running}");
         out
     }
 }

@@ -21,23 +21,21 @@
 use super::BalanceServer;
 use crate::server::{MAX_BODY, Server};
 use axum::extract::{Request, State};
+use axum::http::Method;
 use axum::http::StatusCode;
 use axum::http::header::{AUTHORIZATION, HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use rmcp::model::{ClientJsonRpcMessage, ServerJsonRpcMessage};
-use rmcp::transport::streamable_http_server::session::local::{
-    LocalSessionManager, LocalSessionManagerError,
-};
-use rmcp::transport::streamable_http_server::{SessionId, SessionManager};
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
 use secrecy::{ExposeSecret, SecretString};
-use std::cell::Cell;
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 use std::sync::Arc;
 use subtle::ConstantTimeEq;
 
+/// The header that names a request's MCP session.
+const SESSION_ID: &str = "mcp-session-id";
 /// The variable the bearer token is read from.
 pub const TOKEN_VAR: &str = "BALANCE_MCP_TOKEN";
 /// Guessing a token this long over HTTP is hopeless; a shorter one is refused.
@@ -190,127 +188,19 @@ fn loopback_hosts(listen: IpAddr) -> Vec<String> {
     hosts
 }
 
-tokio::task_local! {
-    /// Set when the session cap refuses the request being handled, which then gets 503: rmcp
-    /// would answer a failed session creation with a 500.
-    static SESSION_REFUSED: Cell<bool>;
-}
-
-/// rmcp's in-memory session manager with a cap on the sessions open at once.
-pub struct CappedSessions {
-    inner: LocalSessionManager,
-    cap: usize,
+/// What every request passes before rmcp sees it.
+struct Gate {
+    token: Token,
+    sessions: Arc<LocalSessionManager>,
+    max_sessions: usize,
     // Check-then-create must be one step, or two clients could both take the last slot.
-    creating: tokio::sync::Mutex<()>,
+    opening: tokio::sync::Mutex<()>,
 }
 
-/// Why a session could not be made or used.
-#[derive(Debug, thiserror::Error)]
-pub enum SessionError {
-    /// The cap is reached.
-    #[error("the server's limit of {0} open sessions is reached")]
-    Full(usize),
-    /// rmcp's own.
-    #[error(transparent)]
-    Local(#[from] LocalSessionManagerError),
-}
-
-impl CappedSessions {
-    fn new(cap: usize) -> Self {
-        Self {
-            inner: LocalSessionManager::default(),
-            cap,
-            creating: tokio::sync::Mutex::new(()),
-        }
-    }
-}
-
-impl SessionManager for CappedSessions {
-    type Error = SessionError;
-    type Transport = <LocalSessionManager as SessionManager>::Transport;
-
-    async fn create_session(&self) -> Result<(SessionId, Self::Transport), Self::Error> {
-        let _one_at_a_time = self.creating.lock().await;
-        if self.inner.sessions.read().await.len() >= self.cap {
-            // Outside a request (never, in rmcp 3.11) the refusal is still a refusal, as a 500.
-            let _ = SESSION_REFUSED.try_with(|refused| refused.set(true));
-            return Err(SessionError::Full(self.cap));
-        }
-        Ok(self.inner.create_session().await?)
-    }
-
-    async fn initialize_session(
-        &self,
-        id: &SessionId,
-        message: ClientJsonRpcMessage,
-    ) -> Result<ServerJsonRpcMessage, Self::Error> {
-        Ok(self.inner.initialize_session(id, message).await?)
-    }
-
-    async fn has_session(&self, id: &SessionId) -> Result<bool, Self::Error> {
-        Ok(self.inner.has_session(id).await?)
-    }
-
-    async fn close_session(&self, id: &SessionId) -> Result<(), Self::Error> {
-        Ok(self.inner.close_session(id).await?)
-    }
-
-    async fn create_stream(
-        &self,
-        id: &SessionId,
-        message: ClientJsonRpcMessage,
-    ) -> Result<
-        impl futures_util::Stream<
-            Item = rmcp::transport::streamable_http_server::session::ServerSseMessage,
-        > + Send
-        + Sync
-        + 'static,
-        Self::Error,
-    > {
-        Ok(self.inner.create_stream(id, message).await?)
-    }
-
-    async fn accept_message(
-        &self,
-        id: &SessionId,
-        message: ClientJsonRpcMessage,
-    ) -> Result<(), Self::Error> {
-        Ok(self.inner.accept_message(id, message).await?)
-    }
-
-    async fn create_standalone_stream(
-        &self,
-        id: &SessionId,
-    ) -> Result<
-        impl futures_util::Stream<
-            Item = rmcp::transport::streamable_http_server::session::ServerSseMessage,
-        > + Send
-        + Sync
-        + 'static,
-        Self::Error,
-    > {
-        Ok(self.inner.create_standalone_stream(id).await?)
-    }
-
-    async fn resume(
-        &self,
-        id: &SessionId,
-        last_event_id: String,
-    ) -> Result<
-        impl futures_util::Stream<
-            Item = rmcp::transport::streamable_http_server::session::ServerSseMessage,
-        > + Send
-        + Sync
-        + 'static,
-        Self::Error,
-    > {
-        Ok(self.inner.resume(id, last_event_id).await?)
-    }
-}
-
-/// The token check, before rmcp sees the request; and the session cap's refusal as a 503.
-async fn admit(State(token): State<Arc<Token>>, request: Request, next: Next) -> Response {
-    if !token.admits(request.headers()) {
+/// The token check; then, for a request that opens a session (a POST without a session id),
+/// the session cap, as a 503 (rmcp has no cap of its own).
+async fn admit(State(gate): State<Arc<Gate>>, request: Request, next: Next) -> Response {
+    if !gate.token.admits(request.headers()) {
         let why = "Unauthorized: send Authorization: Bearer <token>, the token this server was \
                    started with";
         let challenge = HeaderValue::from_static("Bearer realm=\"balance-mcp\"");
@@ -321,18 +211,17 @@ async fn admit(State(token): State<Arc<Token>>, request: Request, next: Next) ->
         )
             .into_response();
     }
-    SESSION_REFUSED
-        .scope(Cell::new(false), async {
-            let response = next.run(request).await;
-            if !SESSION_REFUSED.with(Cell::get) {
-                return response;
-            }
-            let why = "Service Unavailable: this server's sessions are all in use \
-                       (--max-sessions); close one (HTTP DELETE) or try again later";
-            let retry = [(RETRY_AFTER, HeaderValue::from_static("5"))];
-            (StatusCode::SERVICE_UNAVAILABLE, retry, why).into_response()
-        })
-        .await
+    if request.method() != Method::POST || request.headers().contains_key(SESSION_ID) {
+        return next.run(request).await;
+    }
+    let _one_at_a_time = gate.opening.lock().await;
+    if gate.sessions.sessions.read().await.len() >= gate.max_sessions {
+        let why = "Service Unavailable: this server's sessions are all in use \
+                   (--max-sessions); close one (HTTP DELETE) or try again later";
+        let retry = [(RETRY_AFTER, HeaderValue::from_static("5"))];
+        return (StatusCode::SERVICE_UNAVAILABLE, retry, why).into_response();
+    }
+    next.run(request).await
 }
 
 /// Serves `server` over Streamable HTTP until SIGTERM or SIGINT.
@@ -358,12 +247,17 @@ pub async fn serve(server: BalanceServer, options: Options) -> Result<(), String
         config.with_allowed_hosts(hosts.iter().map(|host| format!("{host}:{}", local.port())))
     };
     let sessions_done = config.cancellation_token.clone();
-    let sessions = Arc::new(CappedSessions::new(options.max_sessions));
-    let mcp = StreamableHttpService::new(move || Ok(server.clone()), sessions, config);
-    let token = Arc::new(options.token);
+    let sessions = Arc::new(LocalSessionManager::default());
+    let mcp = StreamableHttpService::new(move || Ok(server.clone()), sessions.clone(), config);
+    let gate = Arc::new(Gate {
+        token: options.token,
+        sessions,
+        max_sessions: options.max_sessions,
+        opening: tokio::sync::Mutex::new(()),
+    });
     let app = axum::Router::new()
         .route_service("/mcp", mcp)
-        .route_layer(axum::middleware::from_fn_with_state(token, admit))
+        .route_layer(axum::middleware::from_fn_with_state(gate, admit))
         .fallback(|| async { (StatusCode::NOT_FOUND, "Not Found: the MCP endpoint is /mcp") });
 
     if options.allow_remote && !local.ip().is_loopback() {
