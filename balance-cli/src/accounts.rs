@@ -3,8 +3,9 @@
 //! the SIDs given), or the demo server.
 
 use crate::args::{self, ClientArgs};
-use crate::demo;
+use crate::{demo, input};
 use balance_api::{AccountSid, Balance, Client, ClientBuilder, Credentials, Decimal};
+use std::collections::HashMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use toml::de::{DeTable, DeValue};
@@ -44,17 +45,16 @@ fn parse_min(text: &str) -> Result<Decimal, String> {
 }
 
 impl AccountArgs {
-    /// The files the user named as inputs (an output must not overwrite them).
-    pub fn inputs(&self) -> Vec<&Path> {
-        [self.config.as_deref(), self.accounts_file.as_deref()]
-            .into_iter()
-            .flatten()
-            .collect()
+    /// Every account to read, each with its client, checked before any request.
+    pub async fn accounts(&self) -> Result<Accounts, String> {
+        let mut accounts = self.targets().await?;
+        accounts
+            .inputs
+            .extend(self.config.iter().chain(&self.accounts_file).cloned());
+        Ok(accounts)
     }
 
-    /// Every account to read, each with its client, checked before any request; and the demo
-    /// server when `--demo` asked for one (it stops when dropped with the runtime).
-    pub async fn targets(&self) -> Result<(Vec<Target>, Option<demo::Server>), String> {
+    async fn targets(&self) -> Result<Accounts, String> {
         let text = |e: balance_api::Error| e.to_string();
         let mut sids = (self.accounts.iter())
             .map(|s| s.parse())
@@ -74,7 +74,8 @@ impl AccountArgs {
             (self.client.apply(builder)).map(|b| b.user_agent_suffix("balance-cli"))
         };
         if let Some(path) = &self.config {
-            return Ok((from_config(path, self.min, configure)?, None));
+            let config = from_config(path, self.min, configure)?;
+            return Ok(Accounts::new(config.targets, None, config.secret_files));
         }
         if self.demo {
             self.client.refuse_with_demo()?;
@@ -85,13 +86,14 @@ impl AccountArgs {
             );
             let client = configure(server.builder().map_err(text)?).and_then(|b| b.build());
             let targets = with_client(&client.map_err(text)?, sids, self.min);
-            return Ok((targets, Some(server)));
+            return Ok(Accounts::new(targets, Some(server), Vec::new()));
         }
         if args::credentials_set() {
             let client = (self.client.builder())
                 .and_then(|b| b.user_agent_suffix("balance-cli").build())
                 .map_err(text)?;
-            return Ok((with_client(&client, sids, self.min), None));
+            let targets = with_client(&client, sids, self.min);
+            return Ok(Accounts::new(targets, None, Vec::new()));
         }
         Err(format!(
             "{}; or --config FILE for accounts with credentials of their own",
@@ -100,14 +102,30 @@ impl AccountArgs {
     }
 }
 
+/// What a run reads: its accounts, the demo server when `--demo` asked for one (it stops when
+/// dropped with the runtime), and the files it read them from.
+pub struct Accounts {
+    /// Every account to read, each with its client.
+    pub targets: Vec<Target>,
+    /// The demo server the clients talk to, under `--demo`.
+    pub demo: Option<demo::Server>,
+    /// The files read: the config, the accounts file, secret files (never to be overwritten).
+    pub inputs: Vec<PathBuf>,
+}
+
+impl Accounts {
+    fn new(targets: Vec<Target>, demo: Option<demo::Server>, inputs: Vec<PathBuf>) -> Self {
+        Self {
+            targets,
+            demo,
+            inputs,
+        }
+    }
+}
+
 /// One SID per line; blank lines and `#` comments ignored; a bad line is an error naming it.
 fn read_accounts(path: &Path) -> Result<Vec<AccountSid>, String> {
-    let text = if path.as_os_str() == "-" {
-        std::io::read_to_string(std::io::stdin())
-    } else {
-        std::fs::read_to_string(path)
-    }
-    .map_err(|e| format!("--accounts-file {}: {e}", path.display()))?;
+    let text = input::read_list(path).map_err(|e| format!("--accounts-file {e}"))?;
     // Editors on some systems save a byte-order mark; it is no part of the first SID.
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     let mut accounts = Vec::new();
@@ -171,6 +189,18 @@ const KEYS: [&str; 11] = [
     "min",
 ];
 
+/// Problems found in the file, each at the span it is about.
+type Problems = Vec<(Range<usize>, String)>;
+
+/// What a config file yields: its accounts, and the secret files it names (inputs, which an
+/// output must never overwrite).
+pub struct Config {
+    /// Every account, in file order.
+    pub targets: Vec<Target>,
+    /// The secret files the accounts' credentials were read from.
+    pub secret_files: Vec<PathBuf>,
+}
+
 /// Reads and checks the whole accounts file before any request: every problem is reported at
 /// once, each as `FILE:LINE: problem`. `configure` applies the run's own flags to each
 /// account's builder before the file's region and edge.
@@ -178,26 +208,21 @@ pub fn from_config(
     path: &Path,
     run_min: Option<Decimal>,
     configure: impl Fn(ClientBuilder) -> Result<ClientBuilder, balance_api::Error>,
-) -> Result<Vec<Target>, String> {
-    let raw = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+) -> Result<Config, String> {
+    let raw = input::read_list(path)?;
     // Editors on some systems save a byte-order mark; it is not part of the TOML.
     let text = raw.strip_prefix('\u{feff}').unwrap_or(&raw);
     let offset = raw.len() - text.len();
-    let at = |span: Range<usize>| {
-        let line = raw[..(span.start + offset).min(raw.len())]
-            .matches('\n')
-            .count()
-            + 1;
+    let line_starts: Vec<usize> = (raw.match_indices('\n')).map(|(i, _)| i + offset).collect();
+    let at = |span: &Range<usize>| {
+        let line = line_starts.partition_point(|&start| start < span.start + offset) + 1;
         format!("{}:{line}", path.display())
     };
     let doc = DeTable::parse(text).map_err(|e| {
-        let line = e
-            .span()
-            .map(&at)
-            .unwrap_or_else(|| path.display().to_string());
-        format!("{line}: not valid TOML: {}", e.message())
+        let place = (e.span().as_ref()).map_or_else(|| path.display().to_string(), &at);
+        format!("{place}: not valid TOML: {}", e.message())
     })?;
-    let mut problems: Vec<(Range<usize>, String)> = Vec::new();
+    let mut problems = Problems::new();
     let mut tables = Vec::new();
     for (key, value) in doc.get_ref() {
         match (key.get_ref().as_ref(), value.get_ref()) {
@@ -225,162 +250,168 @@ pub fn from_config(
     if tables.is_empty() && problems.is_empty() {
         return Err(format!("{}: lists no [[account]]", path.display()));
     }
-    let mut targets = Vec::new();
-    let mut names: Vec<(String, Range<usize>)> = Vec::new();
-    let mut sids: Vec<(AccountSid, Range<usize>)> = Vec::new();
-    let mut clients = std::collections::HashMap::new();
+    let mut config = Config {
+        targets: Vec::new(),
+        secret_files: Vec::new(),
+    };
+    let mut names = HashMap::new();
+    let mut sids = HashMap::new();
+    let mut clients = HashMap::new();
     for (span, table) in tables {
-        let entry = Entry { span, table };
-        match entry.target(run_min, &configure, &mut clients) {
-            Ok(target) => {
-                let name = target.name.clone().unwrap_or_default();
-                if let Some((_, first)) = names.iter().find(|(n, _)| *n == name) {
-                    let why = format!("name {name:?} is already used at {}", at(first.clone()));
-                    problems.push((entry.span_of("name"), why));
-                } else if let Some((_, first)) = sids.iter().find(|(s, _)| *s == target.account) {
-                    let why = format!(
-                        "{} is already listed at {}",
-                        target.account,
-                        at(first.clone())
-                    );
-                    problems.push((entry.span_of("account_sid"), why));
-                } else {
-                    names.push((name, entry.span_of("name")));
-                    sids.push((target.account.clone(), entry.span_of("account_sid")));
-                    targets.push(target);
-                }
-            }
-            Err(found) => problems.extend(found),
+        let mut entry = Entry {
+            span,
+            table,
+            problems: Problems::new(),
+        };
+        let Some(target) = entry.target(run_min, &configure, &mut clients, &mut config) else {
+            problems.append(&mut entry.problems);
+            continue;
+        };
+        let (name_at, sid_at) = (entry.span_of("name"), entry.span_of("account_sid"));
+        let name = target.name.clone().unwrap_or_default();
+        if let Some(first) = names.get(&name) {
+            problems.push((
+                name_at,
+                format!("name {name:?} is already used at {}", at(first)),
+            ));
+        } else if let Some(first) = sids.get(&target.account) {
+            let why = format!("{} is already listed at {}", target.account, at(first));
+            problems.push((sid_at, why));
+        } else {
+            names.insert(name, name_at);
+            sids.insert(target.account.clone(), sid_at);
+            config.targets.push(target);
         }
     }
     if problems.is_empty() {
-        return Ok(targets);
+        return Ok(config);
     }
     problems.sort_by_key(|(span, _)| span.start);
-    let lines: Vec<String> = problems
-        .into_iter()
+    let lines: Vec<String> = (problems.iter())
         .map(|(span, why)| format!("{}: {why}", at(span)))
         .collect();
     Err(lines.join("\n"))
 }
 
-/// One `[[account]]` table.
+/// One `[[account]]` table, and the problems found in it so far.
 struct Entry<'a, 'i> {
     span: Range<usize>,
     table: &'a DeTable<'i>,
+    problems: Problems,
 }
 
-type Problems = Vec<(Range<usize>, String)>;
-
 impl Entry<'_, '_> {
+    /// Where `key` is written, or the whole table when it is not.
     fn span_of(&self, key: &str) -> Range<usize> {
-        self.table
-            .get_key_value(key)
-            .map_or(self.span.clone(), |(k, _)| k.span())
+        (self.table.get_key_value(key)).map_or(self.span.clone(), |(k, _)| k.span())
     }
 
-    /// The key's string value; a key of another type is a problem, an absent one `None`.
-    fn text(&self, key: &str, problems: &mut Problems) -> Option<String> {
+    fn problem(&mut self, span: Range<usize>, why: impl Into<String>) {
+        self.problems.push((span, why.into()));
+    }
+
+    /// Records a problem; `None`, for the value it leaves unknown.
+    fn none<T>(&mut self, span: Range<usize>, why: impl Into<String>) -> Option<T> {
+        self.problem(span, why);
+        None
+    }
+
+    /// The key's non-empty string value and its span; a value of another type is a problem, an
+    /// absent key `None`.
+    fn text(&mut self, key: &str) -> Option<(String, Range<usize>)> {
         let value = self.table.get(key)?;
         match value.get_ref() {
-            DeValue::String(s) if !s.is_empty() => Some(s.to_string()),
-            DeValue::String(_) => {
-                problems.push((value.span(), format!("`{key}` is empty")));
-                None
-            }
-            _ => {
-                problems.push((value.span(), format!("`{key}` must be a string")));
-                None
-            }
+            DeValue::String(s) if !s.is_empty() => Some((s.to_string(), value.span())),
+            DeValue::String(_) => self.none(value.span(), format!("`{key}` is empty")),
+            _ => self.none(value.span(), format!("`{key}` must be a string")),
         }
+    }
+
+    /// The key's value, which must be there.
+    fn required(&mut self, key: &str, why: &str) -> Option<(String, Range<usize>)> {
+        if !self.table.contains_key(key) {
+            self.problem(self.span.clone(), format!("`{key}` is missing{why}"));
+        }
+        self.text(key)
+    }
+
+    fn sid(&mut self, key: &str) -> Option<AccountSid> {
+        let (text, span) = self.text(key)?;
+        (text.parse())
+            .map_err(|e| self.problem(span, format!("`{key}`: {e}")))
+            .ok()
     }
 
     fn target(
-        &self,
+        &mut self,
         run_min: Option<Decimal>,
         configure: &impl Fn(ClientBuilder) -> Result<ClientBuilder, balance_api::Error>,
-        clients: &mut std::collections::HashMap<String, Client>,
-    ) -> Result<Target, Problems> {
-        let mut problems = Problems::new();
+        clients: &mut HashMap<String, Client>,
+        config: &mut Config,
+    ) -> Option<Target> {
         for (key, _) in self.table.iter() {
-            let key_name = key.get_ref().as_ref();
-            let why = match key_name {
-                "auth_token" | "api_secret" => format!(
-                    "`{key_name}` would put a secret in this file: name where it is kept with \
-                     `{key_name}_env` (an environment variable) or `{key_name}_file`"
-                ),
+            let why = match key.get_ref().as_ref() {
                 known if KEYS.contains(&known) => continue,
+                inline @ ("auth_token" | "api_secret") => format!(
+                    "`{inline}` would put a secret in this file: name where it is kept with \
+                     `{inline}_env` (an environment variable) or `{inline}_file`"
+                ),
                 other => format!("unknown key `{other}`; known: {}", KEYS.join(", ")),
             };
-            problems.push((key.span(), why));
+            self.problem(key.span(), why);
         }
-        let name = self.text("name", &mut problems);
-        if name.is_none() && !self.table.contains_key("name") {
-            problems.push((
-                self.span.clone(),
-                "`name` is missing (a label for the outputs)".into(),
-            ));
+        let name = self.required("name", " (a label for the outputs)");
+        if let Some((name, span)) = &name
+            && name.chars().any(char::is_control)
+        {
+            self.problem(
+                span.clone(),
+                "`name` holds a control character (a tab, a newline, …)",
+            );
         }
-        let sid = |key: &str, problems: &mut Problems| {
-            let text = self.text(key, problems)?;
-            text.parse::<AccountSid>()
-                .map_err(|e| problems.push((self.table[key].span(), format!("`{key}`: {e}"))))
-                .ok()
-        };
-        let account = sid("account_sid", &mut problems);
         if !self.table.contains_key("account_sid") {
-            problems.push((self.span.clone(), "`account_sid` is missing".into()));
+            self.problem(self.span.clone(), "`account_sid` is missing");
         }
-        let parent = sid("parent_account_sid", &mut problems);
-        let credentials = self.credentials(account.as_ref(), parent, &mut problems);
-        let min = self.min(&mut problems).or(run_min);
-        let (region, edge) = (
-            self.text("region", &mut problems),
-            self.text("edge", &mut problems),
-        );
-        let (Some(name), Some(account), Some(credentials), true) =
-            (name, account, credentials, problems.is_empty())
+        let account = self.sid("account_sid");
+        let parent = self.sid("parent_account_sid");
+        // Whose credentials these are: the parent's when reading a subaccount with them.
+        let owner = parent.or(account.clone());
+        let credentials = self.credentials(owner, config);
+        let min = self.min().or(run_min);
+        let region = self.text("region").map(|(r, _)| r);
+        let edge = self.text("edge").map(|(e, _)| e);
+        let (Some((name, _)), Some(account), Some((credentials, secret_from)), true) =
+            (name, account, credentials, self.problems.is_empty())
         else {
-            return Err(problems);
+            return None;
         };
         // Accounts read with the same credentials at the same host share one client: one
         // connection pool, and one 429 pause for the one rate limit they share.
-        let secret_from: Vec<&str> = [
-            "auth_token_env",
-            "auth_token_file",
-            "api_secret_env",
-            "api_secret_file",
-        ]
-        .iter()
-        .filter_map(|key| match self.table.get(*key)?.get_ref() {
-            DeValue::String(s) => Some(s.as_ref()),
-            _ => None,
-        })
-        .collect();
         let key = format!(
-            "{}:{}:{secret_from:?}:{region:?}:{edge:?}",
+            "{}:{}:{secret_from}:{region:?}:{edge:?}",
             credentials.account_sid(),
             credentials.username()
         );
         let client = match clients.get(&key) {
             Some(client) => client.clone(),
             None => {
-                let mut builder = configure(Client::builder().credentials(credentials))
-                    .map_err(|e| vec![(self.span.clone(), e.to_string())])?;
-                if let Some(region) = region {
-                    builder = builder.region(region);
-                }
-                if let Some(edge) = edge {
-                    builder = builder.edge(edge);
-                }
-                let client = builder
-                    .build()
-                    .map_err(|e| vec![(self.span.clone(), e.to_string())])?;
-                clients.insert(key, client.clone());
-                client
+                let built =
+                    configure(Client::builder().credentials(credentials)).and_then(|mut b| {
+                        if let Some(region) = region {
+                            b = b.region(region);
+                        }
+                        if let Some(edge) = edge {
+                            b = b.edge(edge);
+                        }
+                        b.build()
+                    });
+                let client = built
+                    .map_err(|e| self.problem(self.span.clone(), e.to_string()))
+                    .ok()?;
+                clients.entry(key).or_insert(client).clone()
             }
         };
-        Ok(Target {
+        Some(Target {
             name: Some(name),
             account,
             min,
@@ -390,7 +421,7 @@ impl Entry<'_, '_> {
 
     /// An exact decimal: a string, or an integer; a float is refused, since TOML floats are
     /// binary and `0.1` is not what it says.
-    fn min(&self, problems: &mut Problems) -> Option<Decimal> {
+    fn min(&mut self) -> Option<Decimal> {
         let value = self.table.get("min")?;
         let text = match value.get_ref() {
             DeValue::String(s) => s.to_string(),
@@ -400,35 +431,31 @@ impl Entry<'_, '_> {
                     "`min` must be exact: write it as a string, min = \"{}\"",
                     f.as_str()
                 );
-                problems.push((value.span(), why));
+                self.problem(value.span(), why);
                 return None;
             }
             _ => {
-                problems.push((
+                self.problem(
                     value.span(),
-                    "`min` must be a decimal string such as \"20\"".into(),
-                ));
+                    "`min` must be a decimal string such as \"20\"",
+                );
                 return None;
             }
         };
+        let why = "`min` is not a plain decimal (digits, an optional - and .)";
         Balance::parse_amount(&text)
-            .map_err(|_| {
-                problems.push((
-                    value.span(),
-                    "`min` is not a plain decimal (digits, an optional - and .)".into(),
-                ))
-            })
+            .map_err(|_| self.problem(value.span(), why))
             .ok()
     }
 
-    /// An Auth Token or an API Key and its secret, each secret named by reference only.
+    /// An Auth Token, or an API Key and its secret, each secret named by reference only; and
+    /// where the secret came from. A secret file is recorded in `config`.
     fn credentials(
-        &self,
-        account: Option<&AccountSid>,
-        parent: Option<AccountSid>,
-        problems: &mut Problems,
-    ) -> Option<Credentials> {
-        let api_key = self.text("api_key", problems);
+        &mut self,
+        owner: Option<AccountSid>,
+        config: &mut Config,
+    ) -> Option<(Credentials, String)> {
+        let api_key = self.text("api_key");
         let (kind, wrong) = match api_key {
             Some(_) => ("api_secret", "auth_token"),
             None => ("auth_token", "api_secret"),
@@ -441,70 +468,50 @@ impl Entry<'_, '_> {
                     ),
                     None => format!("`{key}` needs `api_key`"),
                 };
-                problems.push((self.span_of(&key), why));
+                self.problem(self.span_of(&key), why);
             }
         }
         let (env_key, file_key) = (format!("{kind}_env"), format!("{kind}_file"));
-        let secret = match (
-            self.text(&env_key, problems),
-            self.text(&file_key, problems),
-        ) {
-            (Some(var), None) => match std::env::var(&var) {
-                Ok(value) if !value.is_empty() => Some(value),
-                Ok(_) => {
-                    problems.push((
-                        self.table[env_key.as_str()].span(),
-                        format!("the variable {var} is set but empty"),
-                    ));
-                    None
-                }
+        let (secret, from) = match (self.text(&env_key), self.text(&file_key)) {
+            (Some((var, span)), None) => match std::env::var(&var) {
+                Ok(value) if !value.is_empty() => (Some(value), var),
+                Ok(_) => (
+                    self.none(span, format!("the variable {var} is set but empty")),
+                    var,
+                ),
                 Err(_) => {
-                    problems.push((
-                        self.table[env_key.as_str()].span(),
-                        format!("the variable {var} is not set (or not UTF-8)"),
-                    ));
-                    None
+                    let why = format!("the variable {var} is not set (or not UTF-8)");
+                    (self.none(span, why), var)
                 }
             },
-            (None, Some(file)) => crate::secret_file::read(Path::new(&file))
-                .map_err(|why| problems.push((self.table[file_key.as_str()].span(), why)))
-                .ok(),
+            (None, Some((file, span))) => {
+                config.secret_files.push(PathBuf::from(&file));
+                let read = input::read_secret(Path::new(&file));
+                (read.map_err(|why| self.problem(span, why)).ok(), file)
+            }
             (Some(_), Some(_)) => {
-                problems.push((
-                    self.span_of(&file_key),
-                    format!("give `{env_key}` or `{file_key}`, not both"),
-                ));
-                None
+                let why = format!("give `{env_key}` or `{file_key}`, not both");
+                (self.none(self.span_of(&file_key), why), String::new())
             }
             (None, None) => {
-                if !self.table.contains_key(env_key.as_str())
-                    && !self.table.contains_key(file_key.as_str())
-                {
-                    problems.push((
-                        self.span.clone(),
-                        format!("no secret: give `{env_key}` or `{file_key}`"),
-                    ));
+                if !self.table.contains_key(&*env_key) && !self.table.contains_key(&*file_key) {
+                    let why = format!("no secret: give `{env_key}` or `{file_key}`");
+                    self.problem(self.span.clone(), why);
                 }
-                None
+                (None, String::new())
             }
         };
-        // Whose credentials these are: the parent's when reading a subaccount with them.
-        let owner = parent.or(account.cloned())?;
-        let secret = secret?;
+        let (owner, secret) = (owner?, secret?);
         let made = match &api_key {
-            Some(key) => Credentials::api_key(owner, key, secret),
+            Some((key, _)) => Credentials::api_key(owner, key, secret),
             None => Credentials::auth_token(owner, secret),
         };
-        made.map_err(|e| {
-            problems.push((
-                self.span_of(if api_key.is_some() {
-                    "api_key"
-                } else {
-                    &env_key
-                }),
-                e.to_string(),
-            ))
-        })
-        .ok()
+        let span = self.span_of(if api_key.is_some() {
+            "api_key"
+        } else {
+            &env_key
+        });
+        let credentials = made.map_err(|e| self.problem(span, e.to_string())).ok()?;
+        Some((credentials, from))
     }
 }

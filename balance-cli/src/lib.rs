@@ -10,10 +10,10 @@ pub mod args;
 pub mod demo;
 pub mod destination;
 pub mod fetch;
+pub mod input;
 pub mod json;
 pub mod mcp;
 pub mod output;
-pub mod secret_file;
 pub mod serve;
 pub mod server;
 

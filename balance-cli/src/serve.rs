@@ -65,7 +65,8 @@ struct Exporter {
 
 /// Serves until SIGTERM or SIGINT.
 pub async fn run(args: Args) -> Result<ExitCode, String> {
-    let (targets, demo) = args.accounts.targets().await?;
+    let accounts = args.accounts.accounts().await?;
+    let (targets, demo) = (accounts.targets, accounts.demo);
     let server = Server::bind(args.listen).await?;
     let address = server.local_addr()?;
     let first = Snapshot {

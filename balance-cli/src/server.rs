@@ -20,7 +20,7 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::Semaphore;
 
 /// The largest request body read: a `get_balances` call with 100 SIDs is about 4 KiB.
@@ -32,6 +32,8 @@ pub const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
 pub const MAX_CONNECTIONS: usize = 4096;
 /// File descriptors kept free of connections: requests to Twilio, secret files, the runtime.
 const RESERVED_FDS: usize = 128;
+/// Connections the kernel completes before the server accepts them (capped by somaxconn).
+const LISTEN_BACKLOG: u32 = 4096;
 /// How long connections get to finish after a stop signal: within the 2 s a supervisor is told
 /// to expect, with room for the process to exit.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_millis(1500);
@@ -52,9 +54,18 @@ impl Server {
         // what the process may use, and idle clients must not exhaust it.
         let open_files = rlimit::increase_nofile_limit(u64::MAX).unwrap_or(1024);
         let room = usize::try_from(open_files).unwrap_or(usize::MAX);
-        let listener = TcpListener::bind(address)
-            .await
-            .map_err(|e| format!("cannot listen on {address}: {e}"))?;
+        let listen = || {
+            let socket = match address {
+                SocketAddr::V4(_) => TcpSocket::new_v4()?,
+                SocketAddr::V6(_) => TcpSocket::new_v6()?,
+            };
+            socket.set_reuseaddr(true)?;
+            socket.bind(address)?;
+            // std's (and so tokio's) default backlog of 128 fills in a burst of connections,
+            // and each SYN dropped then costs its client a second.
+            socket.listen(LISTEN_BACKLOG)
+        };
+        let listener = listen().map_err(|e| format!("cannot listen on {address}: {e}"))?;
         Ok(Self {
             listener,
             stop,

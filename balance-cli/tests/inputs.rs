@@ -1,3 +1,4 @@
+#![cfg(unix)]
 //! What people really hand the `balance` command: output paths that are not plain files,
 //! files saved with a byte-order mark, negative minimums, proxies set for everything else.
 
@@ -196,4 +197,166 @@ async fn a_byte_order_mark_a_negative_minimum_and_a_proxy_for_demo_are_taken_as_
             text(&out.stderr)
         );
     }
+}
+
+/// A config naming `secret` as its token file, readable by its owner alone.
+fn config_with_secret_file(dir: &std::path::Path, secret: &std::path::Path) -> std::path::PathBuf {
+    let config = dir.join("accounts.toml");
+    let entry = format!(
+        "[[account]]\nname = \"main\"\naccount_sid = \"{SID}\"\nauth_token_file = \"{}\"\n",
+        secret.display()
+    );
+    std::fs::write(&config, entry).expect("write");
+    config
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn output_refuses_a_secret_file_the_config_names_before_any_request() {
+    let (server, mock) = twilio().await;
+    let dir = tempfile::tempdir().expect("dir");
+    let secret = dir.path().join("token");
+    std::fs::write(&secret, format!("{TOKEN}\n")).expect("write");
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let config = config_with_secret_file(dir.path(), &secret);
+    // Through another name for the same file, too: files are compared by (device, inode).
+    let alias = dir.path().join("alias");
+    std::fs::hard_link(&secret, &alias).expect("link");
+    for output in [&secret, &alias] {
+        let mut cmd = balance();
+        cmd.args([
+            "--config",
+            &config.to_string_lossy(),
+            "--base-url",
+            &server.base_url(),
+        ])
+        .args(["--output", &output.to_string_lossy()]);
+        let out = run(cmd).await;
+        assert_eq!(out.status.code(), Some(1), "{output:?}");
+        let err = text(&out.stderr);
+        assert!(err.contains("is also an input"), "{err}");
+        assert!(!err.contains(TOKEN), "{err}");
+    }
+    assert_eq!(mock.calls_async().await, 0, "refused before any request");
+    assert_eq!(
+        std::fs::read_to_string(&secret).expect("read"),
+        format!("{TOKEN}\n")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn oversized_or_device_inputs_are_refused_before_any_request_and_a_pipe_is_read() {
+    let (server, mock) = twilio().await;
+    let dir = tempfile::tempdir().expect("dir");
+    let big_secret = dir.path().join("big");
+    std::fs::write(&big_secret, "x".repeat(5000)).expect("write");
+    std::fs::set_permissions(&big_secret, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let config = config_with_secret_file(dir.path(), &big_secret);
+    let sparse = dir.path().join("sparse.toml");
+    std::fs::File::create(&sparse)
+        .and_then(|f| f.set_len(300 << 20))
+        .expect("sparse file");
+    let cases = [
+        (
+            config.to_string_lossy().into_owned(),
+            "is larger than the 4096 bytes",
+        ),
+        ("/dev/zero".to_owned(), "is not a regular file or a pipe"),
+        (
+            sparse.to_string_lossy().into_owned(),
+            "is larger than the 16777216 bytes",
+        ),
+    ];
+    for (path, says) in cases {
+        let mut cmd = balance();
+        cmd.args(["--config", &path, "--base-url", &server.base_url()]);
+        let started = std::time::Instant::now();
+        let out = run(cmd).await;
+        assert_eq!(out.status.code(), Some(1), "{path}");
+        assert!(
+            text(&out.stderr).contains(says),
+            "{path}: {}",
+            text(&out.stderr)
+        );
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "{path}"
+        );
+    }
+    assert_eq!(mock.calls_async().await, 0, "refused before any request");
+
+    // Process substitution hands over a pipe: that is a config too.
+    let good = dir.path().join("good");
+    std::fs::write(&good, TOKEN).expect("write");
+    std::fs::set_permissions(&good, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let config = config_with_secret_file(dir.path(), &good);
+    let mut cmd = balance();
+    cmd.args(["--config", "/dev/stdin", "--base-url", &server.base_url()]);
+    let config_text = std::fs::read(&config).expect("read");
+    let out = tokio::task::spawn_blocking(move || {
+        use std::process::Stdio;
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("spawn");
+        let mut pipe = child.stdin.take().expect("stdin");
+        std::io::Write::write_all(&mut pipe, &config_text).expect("pipe");
+        drop(pipe);
+        child.wait_with_output().expect("runs")
+    })
+    .await
+    .expect("join");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("1.50 USD"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_name_with_a_control_character_is_refused_at_its_line_and_200k_problems_come_fast() {
+    let dir = tempfile::tempdir().expect("dir");
+    let config = dir.path().join("names.toml");
+    std::fs::write(
+        &config,
+        format!("[[account]]\nname = \"x\\ty\"\naccount_sid = \"{SID}\"\nauth_token_env = \"T\"\n"),
+    )
+    .expect("write");
+    let out = balance()
+        .env("T", TOKEN)
+        .args(["--config", &config.to_string_lossy()])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "{}:2: `name` holds a control character",
+            config.display()
+        )),
+        "{err}"
+    );
+
+    // Reporting is linear: 200,000 unknown keys, each reported with its line.
+    let keys: String = (0..200_000).map(|i| format!("k{i} = 1\n")).collect();
+    std::fs::write(&config, keys).expect("write");
+    let started = std::time::Instant::now();
+    let out = balance()
+        .args(["--config", &config.to_string_lossy()])
+        .output()
+        .expect("runs");
+    let took = started.elapsed();
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert_eq!(err.lines().count(), 200_000);
+    assert!(
+        err.contains(&format!(
+            "{}:200000: unknown key `k199999`",
+            config.display()
+        )),
+        "{}",
+        &err[err.len() - 300..]
+    );
+    // A debug build; a release build takes a fraction of this (BENCHMARKS.md).
+    assert!(took < std::time::Duration::from_secs(20), "took {took:?}");
 }

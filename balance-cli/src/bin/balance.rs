@@ -95,26 +95,27 @@ fn main() -> ExitCode {
 
 async fn report(args: ReportArgs) -> Result<ExitCode, String> {
     // Everything the user named is checked before anything is sent.
+    if args.output.is_some() && args.accounts.demo {
+        return Err(
+            "--output is refused with --demo: demo figures must not reach a file that \
+                    monitoring reads"
+                .into(),
+        );
+    }
+    let accounts = args.accounts.accounts().await?;
     let destination = match &args.output {
-        Some(_) if args.accounts.demo => {
-            return Err(
-                "--output is refused with --demo: demo figures must not reach a file \
-                        that monitoring reads"
-                    .into(),
-            );
+        Some(path) => {
+            let inputs: Vec<&Path> = accounts.inputs.iter().map(PathBuf::as_path).collect();
+            Some(Destination::check(path, &inputs).map_err(|e| format!("--output {e}"))?)
         }
-        Some(path) => Some(
-            Destination::check(path, &args.accounts.inputs())
-                .map_err(|e| format!("--output {e}"))?,
-        ),
         None => None,
     };
-    let (targets, demo) = args.accounts.targets().await?;
+    let targets = &accounts.targets;
     let jobs = targets.iter().map(|t| (&t.client, &t.account));
     let in_flight = InFlight::new(args.accounts.concurrency.into());
     let outcomes = fetch::within(jobs, &in_flight, args.accounts.client.timeout).await;
     let format = if args.json { Format::Json } else { args.format };
-    let report = Report::new(&targets, &outcomes, demo.is_some());
+    let report = Report::new(targets, &outcomes, accounts.demo.is_some());
     let rendered = report.render(format);
     match &destination {
         Some(file) => file.write(rendered.as_bytes()).map_err(|e| {

@@ -65,7 +65,7 @@ impl Token {
                 .into_string()
                 .map_err(|_| format!("{TOKEN_VAR} is not valid UTF-8"))?,
             (None, Some(path)) => {
-                crate::secret_file::read(path).map_err(|e| format!("--token-file {e}"))?
+                crate::input::read_secret(path).map_err(|e| format!("--token-file {e}"))?
             }
         };
         let source = match file {
