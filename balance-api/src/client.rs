@@ -83,6 +83,10 @@ impl Client {
         let mut headers = HeaderMap::new();
         headers.insert(AUTHORIZATION, credentials.authorization());
         let mut http = reqwest::Client::builder();
+        #[cfg(all(feature = "rustls", not(feature = "aws-lc-rs")))]
+        {
+            http = http.tls_backend_preconfigured(ring_tls()?);
+        }
         if settings.no_proxy {
             http = http.no_proxy();
         }
@@ -241,6 +245,20 @@ impl Client {
         self.inner.scrubber.result(&mut outcome);
         outcome
     }
+}
+
+/// rustls on the ring provider, verifying with the platform's roots as reqwest's own rustls
+/// setup does; reqwest needs a provider chosen, and a process-wide default is the
+/// application's to set, not a library's.
+#[cfg(all(feature = "rustls", not(feature = "aws-lc-rs")))]
+fn ring_tls() -> Result<rustls::ClientConfig, ConfigError> {
+    use rustls_platform_verifier::BuilderVerifierExt;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .and_then(|c| c.with_platform_verifier())
+        .map_err(|e| ConfigError::new(format!("cannot set up TLS: {e}")))?;
+    Ok(config.with_no_client_auth())
 }
 
 impl std::fmt::Debug for Client {
