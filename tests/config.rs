@@ -1,6 +1,6 @@
 //! Configuration: region and edge hosts, the environment, and the plain-http guard.
 
-use balance_api::{Client, ClientBuilder, Error};
+use balance_api::{BuildError, Client, ClientBuilder};
 use balance_api_tests::*;
 
 fn with_region_edge(region: Option<&str>, edge: Option<&str>) -> String {
@@ -108,9 +108,10 @@ fn api_key_and_secret_are_preferred_when_both_sets_are_present() {
     assert_eq!(keyed.calls(), 1);
 }
 
+/// The error with its causes, as anyhow's `{:#}` shows it.
 fn env_error(pairs: &[(&str, &str)]) -> String {
     match ClientBuilder::from_vars(vars(pairs)) {
-        Err(e @ Error::Config(_)) => e.to_string(),
+        Err(e @ BuildError::Config(_)) => format!("{:#}", anyhow::Error::from(e)),
         other => panic!("expected a config error, got {other:?}"),
     }
 }
@@ -131,7 +132,7 @@ fn missing_or_malformed_variables_are_named_and_never_echoed() {
     );
     assert_eq!(
         env_error(&[("TWILIO_ACCOUNT_SID", "AC12"), ("TWILIO_AUTH_TOKEN", TOKEN)]),
-        "TWILIO_ACCOUNT_SID: invalid Account SID (4 characters): shorter than 34 characters"
+        "TWILIO_ACCOUNT_SID: is not an Account SID: invalid Account SID (4 characters): shorter than 34 characters"
     );
     assert_eq!(
         env_error(&[("TWILIO_ACCOUNT_SID", EXAMPLE_SID)]),
@@ -151,7 +152,7 @@ fn missing_or_malformed_variables_are_named_and_never_echoed() {
     ]);
     assert_eq!(
         bad_key,
-        "TWILIO_API_KEY: the API Key SID is not SK followed by 32 hex digits"
+        "TWILIO_API_KEY: is invalid: the API Key SID is not SK followed by 32 hex digits"
     );
     let spaced = format!("{TOKEN} trailing");
     let bad_token = env_error(&[
@@ -160,7 +161,7 @@ fn missing_or_malformed_variables_are_named_and_never_echoed() {
     ]);
     assert_eq!(
         bad_token,
-        "TWILIO_AUTH_TOKEN: the Auth Token contains whitespace, control or non-ASCII characters"
+        "TWILIO_AUTH_TOKEN: is invalid: the Auth Token contains whitespace, control or non-ASCII characters"
     );
     assert!(!bad_token.contains(TOKEN));
     // Pasted along with the token: a byte-order mark, a zero-width space. Twilio would refuse
@@ -171,7 +172,7 @@ fn missing_or_malformed_variables_are_named_and_never_echoed() {
                 ("TWILIO_ACCOUNT_SID", EXAMPLE_SID),
                 ("TWILIO_AUTH_TOKEN", &odd)
             ]),
-            "TWILIO_AUTH_TOKEN: the Auth Token contains whitespace, control or non-ASCII characters"
+            "TWILIO_AUTH_TOKEN: is invalid: the Auth Token contains whitespace, control or non-ASCII characters"
         );
     }
     // An empty setting is an error even when another credential set makes it unneeded.
@@ -205,7 +206,7 @@ fn plain_http_is_refused_for_non_loopback_hosts() {
             .build()
     };
     let err = build("http://proxy.example.com:8080", false).expect_err("refused");
-    assert!(matches!(err, Error::Config(_)));
+    assert!(matches!(err, BuildError::Config(_)));
     assert!(
         err.to_string()
             .contains("refusing to send credentials over plain http to proxy.example.com"),
@@ -231,7 +232,7 @@ fn plain_http_is_refused_for_non_loopback_hosts() {
 #[test]
 fn a_builder_without_credentials_is_a_config_error() {
     let err = Client::builder().build().expect_err("no credentials");
-    assert!(matches!(err, Error::Config(_)), "{err:?}");
+    assert!(matches!(err, BuildError::Config(_)), "{err:?}");
 }
 
 #[test]
@@ -269,7 +270,10 @@ async fn the_blocking_client_inside_a_runtime_errors_instead_of_panicking() {
         .build()
         .expect("building is fine anywhere");
     let err = client.fetch_balance().expect_err("inside #[tokio::test]");
-    assert!(matches!(err, Error::Config(_)), "{err:?}");
+    assert!(
+        matches!(err.kind(), balance_api::ErrorKind::InsideAsyncRuntime),
+        "{err:?}"
+    );
     assert!(err.to_string().contains("use balance_api::Client"), "{err}");
     let sid = EXAMPLE_SID.parse().expect("sid");
     assert!(client.fetch_balance_of(&sid).is_err());
@@ -290,7 +294,7 @@ fn a_base_url_with_a_query_or_fragment_is_refused() {
             .base_url(url)
             .build()
             .expect_err(url);
-        assert!(matches!(err, Error::Config(_)), "{url}: {err:?}");
+        assert!(matches!(err, BuildError::Config(_)), "{url}: {err:?}");
         assert!(err.to_string().contains("query or fragment"), "{err}");
     }
     let ok = Client::builder()

@@ -1,10 +1,10 @@
 //! Decoding real 200 responses: the documented example, nulls, exactness, and bad balances.
 
-use balance_api::{Decimal, DecodeErrorKind, Error};
+use balance_api::{Decimal, DecodeError, ErrorKind, InvalidAmount};
 use balance_api_tests::*;
 use httpmock::prelude::*;
 
-async fn fetch_body(body: &str) -> Result<balance_api::Balance, Error> {
+async fn fetch_body(body: &str) -> Result<balance_api::Balance, balance_api::Error> {
     let server = MockServer::start_async().await;
     server
         .mock_async(|when, then| {
@@ -71,9 +71,9 @@ async fn negative_and_many_decimal_balances_round_trip_exactly() {
     assert!(b.amount().is_some_and(|d| d.is_zero()));
 }
 
-async fn decode_kind(body: &str) -> DecodeErrorKind {
-    match fetch_body(body).await {
-        Err(Error::Decode(e)) => e.kind,
+async fn decode_kind(body: &str) -> DecodeError {
+    match fetch_body(body).await.map_err(|e| e.kind().clone()) {
+        Err(ErrorKind::Decode(e)) => e,
         other => panic!("{body}: expected a decode error, got {other:?}"),
     }
 }
@@ -85,7 +85,7 @@ async fn a_balance_not_in_plain_decimal_form_is_an_error_keeping_the_raw_value()
     ] {
         let body = format!(r#"{{"balance":"{text}","currency":"USD"}}"#);
         match decode_kind(&body).await {
-            DecodeErrorKind::NotDecimal { raw } => assert_eq!(raw, text),
+            DecodeError::Amount(InvalidAmount::NotDecimal { raw }) => assert_eq!(raw, text),
             other => panic!("{text}: wrong decode error {other}"),
         }
     }
@@ -100,7 +100,10 @@ async fn a_decimal_beyond_the_exact_range_says_so() {
     ] {
         let body = format!(r#"{{"balance":"{text}","currency":"USD"}}"#);
         let kind = decode_kind(&body).await;
-        assert_eq!(kind, DecodeErrorKind::OutOfRange { raw: text.into() });
+        assert_eq!(
+            kind,
+            DecodeError::Amount(InvalidAmount::OutOfRange { raw: text.into() })
+        );
         assert!(
             kind.to_string().contains("out of the exact decimal range"),
             "{kind}"
@@ -114,7 +117,7 @@ async fn another_accounts_balance_is_refused_naming_both() {
     let body = format!(r#"{{"account_sid":"{other}","balance":"1000000.00","currency":"USD"}}"#);
     let kind = decode_kind(&body).await;
     assert!(
-        matches!(&kind, DecodeErrorKind::AccountMismatch { requested, got } if requested.as_str() == EXAMPLE_SID && got == other),
+        matches!(&kind, DecodeError::AccountMismatch { requested, got } if requested.as_str() == EXAMPLE_SID && got == other),
         "{kind:?}"
     );
     let text = kind.to_string();
@@ -137,10 +140,7 @@ async fn a_balance_as_a_json_number_or_a_bad_sid_is_a_json_decode_error() {
         "[]",
     ] {
         let kind = decode_kind(body).await;
-        assert!(
-            matches!(kind, DecodeErrorKind::Json { .. }),
-            "{body}: {kind}"
-        );
+        assert!(matches!(kind, DecodeError::Json { .. }), "{body}: {kind}");
         assert!(kind.to_string().contains("body starts"), "{kind}");
     }
 }
@@ -173,7 +173,7 @@ async fn a_malformed_200_keeps_its_request_id() {
             .fetch_balance()
             .await
             .expect_err("not the documented balance");
-        assert!(matches!(err, Error::Decode(_)), "{err:?}");
+        assert!(matches!(err.kind(), ErrorKind::Decode(_)), "{err:?}");
         assert_eq!(
             err.request_id(),
             Some("RQ0123456789abcdef0123456789abcdef"),

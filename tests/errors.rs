@@ -1,6 +1,6 @@
 //! Error responses become typed, readable errors; an invalid SID never reaches the network.
 
-use balance_api::{AccountSid, Error, RetryPolicy};
+use balance_api::{AccountSid, BuildError, Error, ErrorKind, RetryPolicy};
 use balance_api_tests::*;
 use httpmock::prelude::*;
 
@@ -29,17 +29,15 @@ async fn fetch_with(status: u16, content_type: &str, body: &str) -> Error {
 async fn twilio_404_becomes_a_typed_api_error() {
     let body = r#"{"code":20404,"message":"The requested resource /2010-04-01/Accounts/ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/Balance.json was not found","more_info":"https://www.twilio.com/docs/errors/20404","status":404}"#;
     let err = fetch_with(404, "application/json", body).await;
-    let Error::Api(api) = &err else {
+    let ErrorKind::Api(api) = err.kind() else {
         panic!("expected an API error, got {err:?}")
     };
-    assert_eq!(api.status, 404);
     assert_eq!(api.code, Some(20404));
     assert!(api.message.starts_with("The requested resource"));
     assert_eq!(
         api.more_info.as_deref(),
         Some("https://www.twilio.com/docs/errors/20404")
     );
-    assert_eq!(api.request_id.as_deref(), Some(SENT_REQUEST_ID));
     assert_eq!(err.request_id(), Some(SENT_REQUEST_ID));
     assert_eq!(err.status().map(|s| s.as_u16()), Some(404));
     let text = err.to_string();
@@ -57,10 +55,11 @@ async fn twilio_404_becomes_a_typed_api_error() {
 async fn twilio_401_with_detail_keeps_the_detail() {
     let body = r#"{"code":20003,"message":"Authenticate","more_info":"https://www.twilio.com/docs/errors/20003","status":401,"detail":"Your AccountSid or AuthToken was incorrect."}"#;
     let err = fetch_with(401, "application/json", body).await;
-    let Error::Api(api) = &err else {
+    let ErrorKind::Api(api) = err.kind() else {
         panic!("expected an API error, got {err:?}")
     };
-    assert_eq!((api.status.as_u16(), api.code), (401, Some(20003)));
+    assert_eq!(api.code, Some(20003));
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(401));
     assert_eq!(
         api.details.as_deref(),
         Some("Your AccountSid or AuthToken was incorrect.")
@@ -75,10 +74,11 @@ async fn twilio_401_with_detail_keeps_the_detail() {
 async fn twilio_500_with_structured_details() {
     let body = r#"{"code":20500,"message":"Internal Server Error","more_info":"https://www.twilio.com/docs/errors/20500","status":500,"details":{"hint":"retry"}}"#;
     let err = fetch_with(500, "application/json", body).await;
-    let Error::Api(api) = &err else {
+    let ErrorKind::Api(api) = err.kind() else {
         panic!("expected an API error, got {err:?}")
     };
-    assert_eq!((api.status.as_u16(), api.code), (500, Some(20500)));
+    assert_eq!(api.code, Some(20500));
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(500));
     assert_eq!(api.details.as_deref(), Some(r#"{"hint":"retry"}"#));
 }
 
@@ -89,10 +89,10 @@ async fn an_html_502_is_an_http_error_with_a_bounded_snippet() {
         "x".repeat(5000)
     );
     let err = fetch_with(502, "text/html", &page).await;
-    let Error::Http(http) = &err else {
+    let ErrorKind::Http(http) = err.kind() else {
         panic!("expected an HTTP error, got {err:?}")
     };
-    assert_eq!(http.status, 502);
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(502));
     assert!(
         http.body
             .starts_with("<html><body><h1>502 Bad Gateway</h1>")
@@ -100,7 +100,7 @@ async fn an_html_502_is_an_http_error_with_a_bounded_snippet() {
     assert_eq!(http.body.len(), page.len(), "the whole body is kept");
     let shown = err.to_string();
     assert!(shown.chars().count() < 260, "Display is bounded: {shown}");
-    assert_eq!(http.request_id.as_deref(), Some(SENT_REQUEST_ID));
+    assert_eq!(err.request_id(), Some(SENT_REQUEST_ID));
     assert!(
         err.to_string()
             .starts_with("HTTP 502 Bad Gateway: \"<html>"),
@@ -111,10 +111,10 @@ async fn an_html_502_is_an_http_error_with_a_bounded_snippet() {
 #[tokio::test]
 async fn an_empty_error_body_says_so() {
     let err = fetch_with(503, "text/plain", "").await;
-    let Error::Http(http) = &err else {
+    let ErrorKind::Http(http) = err.kind() else {
         panic!("expected an HTTP error, got {err:?}")
     };
-    assert_eq!(http.status, 503);
+    assert!(http.body.is_empty());
     assert_eq!(
         err.to_string(),
         "HTTP 503 Service Unavailable with an empty body"
@@ -138,7 +138,6 @@ async fn an_invalid_sid_is_refused_before_any_request() {
         "ACzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz".to_owned(),
     ] {
         let err = bad.parse::<AccountSid>().expect_err("invalid");
-        let err = Error::from(err);
         assert!(err.to_string().starts_with("invalid Account SID"), "{err}");
     }
     assert_eq!(any.calls_async().await, 0, "no request reached the server");
@@ -157,12 +156,15 @@ async fn a_refused_connection_is_a_transport_error() {
         .build()
         .expect("client");
     let err = client.fetch_balance().await.expect_err("nothing listens");
-    assert!(matches!(err, Error::Transport(_)), "{err:?}");
-    assert!(err.is_connect() && err.is_retryable(), "{err:?}");
+    assert!(matches!(err.kind(), ErrorKind::Transport), "{err:?}");
+    assert!(
+        err.is_connect() && err.is_retryable() && !err.is_timeout(),
+        "{err:?}"
+    );
     assert_eq!(
         err.to_string(),
-        "transport error: Connection refused (os error 111)",
-        "the innermost cause, not the URL"
+        "could not connect",
+        "no cause repeated, no URL"
     );
     // The chain goes on to the cause itself, for anyhow, eyre and tracing's error reports.
     let mut chain = Vec::new();
@@ -179,13 +181,54 @@ async fn a_refused_connection_is_a_transport_error() {
         Some(std::io::ErrorKind::ConnectionRefused),
         "{chain:?}"
     );
+    // Each cause named once, the URL nowhere.
     let report = format!("{:#}", anyhow::Error::from(err));
+    assert!(report.starts_with("could not connect: "), "{report}");
+    assert_eq!(report.matches("Connection refused").count(), 1, "{report}");
+    assert!(!report.contains(&port.to_string()), "{report}");
+}
+
+/// A connect timeout is a timeout and a connect error, as reqwest says; the retry deadline is
+/// a timeout no new attempt can fix.
+#[tokio::test]
+async fn timeouts_say_what_timed_out() {
+    // A non-routable address: the SYN goes unanswered.
+    let client = balance_api::Client::builder()
+        .credentials(token_credentials())
+        .base_url("https://10.255.255.1")
+        .no_proxy()
+        .connect_timeout(std::time::Duration::from_millis(100))
+        .retry(RetryPolicy::none())
+        .build()
+        .expect("client");
+    let err = client.fetch_balance().await.expect_err("no answer");
+    if err.is_timeout() {
+        assert!(err.is_connect() && err.is_retryable(), "{err:?}");
+    } else {
+        // A machine with no route at all refuses at once instead.
+        assert!(err.is_connect(), "{err:?}");
+    }
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.any_request();
+            then.status(503)
+                .delay(std::time::Duration::from_millis(300));
+        })
+        .await;
+    let err = builder_for(&server)
+        .retry(RetryPolicy::default().deadline(Some(std::time::Duration::from_millis(100))))
+        .build()
+        .expect("client")
+        .fetch_balance()
+        .await
+        .expect_err("the deadline");
     assert!(
-        report.starts_with("transport error: Connection refused (os error 111): ")
-            && report.ends_with("Connection refused (os error 111)")
-            && !report.contains(&port.to_string()),
-        "{report}"
+        err.is_timeout() && !err.is_retryable() && !err.is_connect(),
+        "{err:?}"
     );
+    let report = format!("{:#}", anyhow::Error::from(err));
+    assert_eq!(report, "timed out: the 100ms deadline passed");
 }
 
 #[test]
@@ -216,9 +259,9 @@ fn invalid_credentials_say_which_rule_failed() {
     ] {
         let err = made.expect_err("refused");
         assert_eq!(err.rule(), rule);
-        // The library's error keeps it as its source, not a flattened string.
-        let wrapped = Error::from(err);
-        assert!(matches!(wrapped, Error::Credentials(e) if e.rule() == rule));
+        // The builder's error keeps it whole, not a flattened string.
+        let wrapped = BuildError::from(err);
+        assert!(matches!(wrapped, BuildError::Credentials(e) if e.rule() == rule));
     }
 }
 
@@ -240,8 +283,8 @@ async fn a_stalled_server_is_a_timeout_error() {
         .expect("client");
     let started = std::time::Instant::now();
     let err = client.fetch_balance().await.expect_err("times out");
-    assert!(matches!(err, Error::Timeout(_)), "{err:?}");
-    assert!(err.is_timeout() && err.is_retryable());
+    assert!(matches!(err.kind(), ErrorKind::Timeout), "{err:?}");
+    assert!(err.is_timeout() && err.is_retryable() && !err.is_connect());
     assert!(started.elapsed() < std::time::Duration::from_secs(2));
 }
 
@@ -282,7 +325,7 @@ async fn a_60_kb_message_is_kept_but_shown_bounded() {
     let message = "m".repeat(60_000);
     let body = serde_json::json!({"code": 20404, "message": message, "more_info": "https://www.twilio.com/docs/errors/20404", "status": 404}).to_string();
     let err = fetch_with(404, "application/json", &body).await;
-    let Error::Api(api) = &err else {
+    let ErrorKind::Api(api) = err.kind() else {
         panic!("expected an API error, got {err:?}")
     };
     assert_eq!(api.message.len(), 60_000, "the value is whole");
@@ -305,6 +348,7 @@ fn public_types_have_the_expected_traits() {
     >() {
     }
     error::<Error>();
+    error::<BuildError>();
     error::<balance_api::InvalidSid>();
     value::<balance_api::Balance>();
     value::<AccountSid>();

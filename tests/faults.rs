@@ -1,7 +1,7 @@
 //! The fault matrix: every row is a real loopback server misbehaving in one way, and what the
 //! client must do about it. Timings are short and explicit so the suite stays fast.
 
-use balance_api::{Client, DecodeErrorKind, Error, RetryPolicy, StopReason};
+use balance_api::{Client, DecodeError, Error, ErrorKind, RetryPolicy, StopReason};
 use balance_api_tests::*;
 use httpmock::prelude::*;
 use std::sync::Arc;
@@ -143,7 +143,7 @@ async fn a_body_trickling_slower_than_the_timeout_times_out() {
     let started = Instant::now();
     let err = c.fetch_balance().await.expect_err("too slow");
     assert!(started.elapsed() < 800 * MS, "took {:?}", started.elapsed());
-    assert!(matches!(err, Error::Timeout(_)), "{err:?}");
+    assert!(matches!(err.kind(), ErrorKind::Timeout), "{err:?}");
 }
 
 #[tokio::test]
@@ -184,16 +184,14 @@ async fn a_503_forever_gives_up_after_max_attempts_naming_them() {
     let err = c.fetch_balance().await.expect_err("never succeeds");
     assert_eq!(tries(&err), (4, StopReason::MaxAttempts));
     assert!(
-        matches!(&err, Error::Api(api) if api.code == Some(20503)),
+        matches!(err.kind(), ErrorKind::Api(api) if api.code == Some(20503)),
         "the last attempt's error itself: {err:?}"
     );
     assert_eq!(server.requests(), 4);
     let text = err.to_string();
     assert!(text.starts_with("Twilio error 20503"), "{text}");
-    assert!(
-        text.ends_with("; gave up after 4 attempts: no attempts left"),
-        "{text}"
-    );
+    // What the retries did is read from the error, not appended to every message.
+    assert!(!text.contains("attempt"), "{text}");
 }
 
 #[tokio::test]
@@ -272,10 +270,9 @@ async fn a_429_asking_beyond_the_cap_gives_up_at_once_and_says_so() {
             }
         )
     );
-    assert!(
-        err.to_string()
-            .contains("the server asked to wait 120s, over the 5s cap"),
-        "{err}"
+    assert_eq!(
+        err.stop_reason().map(|r| r.to_string()).as_deref(),
+        Some("the server asked to wait 120s, over the 5s cap")
     );
     assert_eq!(server.requests(), 1);
 }
@@ -295,7 +292,7 @@ async fn a_401_or_404_is_not_retried() {
             .await
             .expect_err("fails");
         assert!(
-            matches!(&err, Error::Api(api) if api.code == Some(code)),
+            matches!(err.kind(), ErrorKind::Api(api) if api.code == Some(code)),
             "{err:?}"
         );
         assert_eq!(
@@ -308,23 +305,23 @@ async fn a_401_or_404_is_not_retried() {
 
 #[tokio::test]
 async fn undecodable_200s_are_clear_decode_errors_without_retries() {
-    type Case = (&'static str, &'static str, fn(&DecodeErrorKind) -> bool);
+    type Case = (&'static str, &'static str, fn(&DecodeError) -> bool);
     let cases: [Case; 4] = [
         ("application/json", r#"{"balance": "1", "#, |e| {
-            matches!(e, DecodeErrorKind::Json { .. })
+            matches!(e, DecodeError::Json { .. })
         }),
         ("text/html", "<html><body>Hello</body></html>", |e| {
-            matches!(e, DecodeErrorKind::Json { .. })
+            matches!(e, DecodeError::Json { .. })
         }),
         (
             "application/json",
             r#"{"balance":0.05,"currency":"USD"}"#,
-            |e| matches!(e, DecodeErrorKind::Json { .. }),
+            |e| matches!(e, DecodeError::Json { .. }),
         ),
         (
             "text/plain",
             EXAMPLE_BODY,
-            |e| matches!(e, DecodeErrorKind::ContentType { raw } if raw == "text/plain"),
+            |e| matches!(e, DecodeError::ContentType { raw } if raw == "text/plain"),
         ),
     ];
     for (content_type, body, expected) in cases {
@@ -341,10 +338,10 @@ async fn undecodable_200s_are_clear_decode_errors_without_retries() {
             .fetch_balance()
             .await
             .expect_err("bad body");
-        let Error::Decode(decode) = &err else {
+        let ErrorKind::Decode(decode) = err.kind() else {
             panic!("{body}: expected a decode error, got {err:?}")
         };
-        assert!(expected(&decode.kind), "{body}: {decode}");
+        assert!(expected(decode), "{body}: {decode}");
         assert_eq!(mock.calls_async().await, 1, "{body}: not retried");
     }
 }
@@ -388,7 +385,10 @@ async fn assert_too_big(server: &RawServer) {
         .await
         .expect_err("too big");
     assert!(
-        matches!(&err, Error::Decode(e) if e.kind == DecodeErrorKind::TooLarge { limit: 65536 }),
+        matches!(
+            err.kind(),
+            ErrorKind::Decode(DecodeError::TooLarge { limit: 65536 })
+        ),
         "{err:?}"
     );
 }
@@ -482,7 +482,10 @@ async fn a_batch_of_200_with_404s_and_an_initial_429_burst() {
         // The same shape whether a 429 came first (an account in the burst met its 404 on
         // its second attempt) or not.
         .filter(|(sid, r)| {
-            missing(sid.as_str()) && matches!(r, Err(Error::Api(api)) if api.code == Some(20404))
+            missing(sid.as_str())
+                && r.as_ref().is_err_and(
+                    |e| matches!(e.kind(), ErrorKind::Api(api) if api.code == Some(20404)),
+                )
         })
         .count();
     assert_eq!((ok, not_found), (190, 10));
@@ -539,14 +542,14 @@ async fn replies_that_are_not_http_are_not_retried_and_say_why() {
             .fetch_balance()
             .await
             .expect_err(name);
-        assert!(matches!(err, Error::Transport(_)), "{name}: {err:?}");
+        assert!(
+            matches!(err.kind(), ErrorKind::Transport),
+            "{name}: {err:?}"
+        );
         assert!(!err.is_retryable(), "{name}");
         assert_eq!(server.requests(), 1, "{name}: not retried");
-        assert!(err.to_string().contains(why), "{name}: {err}");
-        assert!(
-            !err.to_string().contains("error sending request"),
-            "{name}: {err}"
-        );
+        let report = format!("{:#}", anyhow::Error::from(err));
+        assert!(report.contains(why), "{name}: {report}");
     }
 }
 
@@ -571,7 +574,7 @@ async fn an_error_body_over_the_cap_says_so_rather_than_empty() {
     .await
     .expect_err("500");
     assert_eq!(err.status().map(|s| s.as_u16()), Some(500));
-    let Error::Http(http) = &err else {
+    let ErrorKind::Http(http) = err.kind() else {
         panic!("{err:?}")
     };
     assert!(http.incomplete && http.body.is_empty(), "{http:?}");

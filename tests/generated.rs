@@ -21,6 +21,7 @@ async fn fetch_balance_sends_the_documented_path_and_decodes_the_example() {
                 .body(EXAMPLE_BODY);
         })
         .await;
+    balance_api_tests::tls_provider();
     let client = Client::new(
         &server.base_url(),
         balance_api_gen::ResponseLimits::default(),

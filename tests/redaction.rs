@@ -1,6 +1,6 @@
 //! Secrets never appear in Debug, Display, errors, or TRACE-level tracing output.
 
-use balance_api::{Client, ClientBuilder, Credentials, Error};
+use balance_api::{Client, ClientBuilder, Credentials, ErrorKind};
 use balance_api_tests::*;
 use httpmock::prelude::*;
 
@@ -200,7 +200,7 @@ async fn a_short_secret_does_not_mangle_server_text() {
         .fetch_balance()
         .await
         .expect_err("404");
-    let Error::Api(api) = &err else {
+    let ErrorKind::Api(api) = err.kind() else {
         panic!("{err:?}")
     };
     assert_eq!(

@@ -19,6 +19,12 @@ pub const EXAMPLE_SID: &str = "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 pub const EXAMPLE_BODY: &str =
     r#"{"account_sid":"ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","balance":"0.05","currency":"USD"}"#;
 
+/// Chooses ring as the process's TLS provider, as `balance_api::Client` does when built: the
+/// generated client alone builds a reqwest client, which needs one chosen.
+pub fn tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 /// The Balance path for `sid`, as Twilio documents it.
 pub fn balance_path(sid: &str) -> String {
     format!("/2010-04-01/Accounts/{sid}/Balance.json")

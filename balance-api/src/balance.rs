@@ -1,10 +1,10 @@
 //! [`Balance`]: the documented response, its amount as an exact decimal.
 
-use crate::error::DecodeErrorKind;
+use crate::error::DecodeError;
 use crate::untrusted::Shown;
 use crate::{AccountSid, Decimal};
+use balance_api_gen::fetch_balance;
 use serde::{Deserialize, Deserializer, Serialize};
-use serde_json::Value;
 use std::fmt;
 
 /// An account's balance. Every field is nullable in the spec, and Twilio documents that child
@@ -33,7 +33,7 @@ pub struct Balance {
     account_sid: Option<AccountSid>,
     /// The balance as an exact decimal string; null when the account carries no balance
     /// (child accounts do not). Changes may not be reflected immediately.
-    #[serde(rename = "balance", serialize_with = "as_text")]
+    #[serde(rename = "balance", with = "rust_decimal::serde::str_option")]
     #[schemars(with = "Option<String>")]
     amount: Option<Decimal>,
     /// The currency of the balance, e.g. `USD`.
@@ -41,13 +41,6 @@ pub struct Balance {
     /// The `Twilio-Request-Id` of the response it came in: quote it to Twilio support.
     #[serde(skip_serializing_if = "Option::is_none")]
     request_id: Option<String>,
-}
-
-fn as_text<S: serde::Serializer>(amount: &Option<Decimal>, s: S) -> Result<S::Ok, S::Error> {
-    match amount {
-        Some(d) => s.collect_str(d),
-        None => s.serialize_none(),
-    }
 }
 
 impl Balance {
@@ -75,12 +68,9 @@ impl Balance {
         self.request_id = request_id;
     }
 
-    pub(crate) fn currency_mut(&mut self) -> Option<&mut String> {
-        self.currency.as_mut()
-    }
-
-    pub(crate) fn request_id_mut(&mut self) -> Option<&mut String> {
-        self.request_id.as_mut()
+    /// Every string in it that came from the server, for scrubbing.
+    pub(crate) fn server_text(&mut self) -> impl Iterator<Item = &mut String> {
+        self.currency.iter_mut().chain(self.request_id.iter_mut())
     }
 
     /// Parses an amount in the form Twilio writes it: an optional `-`, digits, and optionally
@@ -108,47 +98,63 @@ impl Balance {
         Decimal::from_str_exact(text).map_err(|_| InvalidAmount::OutOfRange { raw })
     }
 
-    /// The documented body, read through its field names (which upstream keeps stable) rather
-    /// than through the Rust types progenitor picked for them. A response for another account
-    /// than `requested` is refused: it must not pass as the requested account's balance.
-    pub(crate) fn from_wire(
-        body: &Value,
+    /// The generated response, read through its field names (which upstream keeps stable),
+    /// whatever Rust types progenitor picked for them. A response for another account than
+    /// `requested` is refused: it must not pass as the requested account's balance.
+    // `String::from` reads a field whether progenitor made it a `String` or a newtype of one.
+    #[allow(clippy::useless_conversion)]
+    pub(crate) fn from_generated(
+        body: fetch_balance::Response,
         requested: Option<&AccountSid>,
         request_id: Option<String>,
-    ) -> Result<Self, crate::Error> {
-        let text = |name: &str| body.get(name).and_then(Value::as_str);
-        let account_sid = match (text("account_sid"), requested) {
+    ) -> Result<Self, DecodeError> {
+        let account_sid = match (body.account_sid.map(String::from), requested) {
             (None, _) => None,
             (Some(got), Some(asked)) if got == asked.as_str() => Some(asked.clone()),
             (Some(got), Some(asked)) => {
-                return Err(DecodeErrorKind::AccountMismatch {
+                return Err(DecodeError::AccountMismatch {
                     requested: asked.clone(),
-                    got: got.to_owned(),
-                }
-                .into());
+                    got,
+                });
             }
-            (Some(got), None) => Some(got.parse()?),
+            (Some(got), None) => {
+                Some(
+                    got.parse()
+                        .map_err(|e: crate::InvalidSid| DecodeError::Json {
+                            reason: e.to_string(),
+                            body: got,
+                        })?,
+                )
+            }
         };
+        let amount = body.balance.map(String::from);
         Ok(Self {
             account_sid,
-            amount: (text("balance").map(Self::parse_amount).transpose())
-                .map_err(DecodeErrorKind::from)?,
-            currency: text("currency").map(str::to_owned),
+            amount: amount
+                .as_deref()
+                .map(Self::parse_amount)
+                .transpose()
+                .map_err(DecodeError::Amount)?,
+            currency: body.currency.map(String::from),
             request_id,
         })
     }
 }
 
+/// The serialized form: the documented body, checked by the generated type, and the request id.
+#[derive(Deserialize)]
+struct Serialized {
+    #[serde(flatten)]
+    body: fetch_balance::Response,
+    request_id: Option<String>,
+}
+
 impl<'de> Deserialize<'de> for Balance {
-    /// Checks the body with the generated type first, so the spec's rules (the SID pattern,
-    /// string fields) apply exactly as they do to a fetched response.
+    /// Checks the body with the generated type, so the spec's rules (the SID pattern, string
+    /// fields) apply exactly as they do to a fetched response.
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        use serde::de::Error;
-        let body = Value::deserialize(deserializer)?;
-        // Checked in place: a `&Value` deserializes without a copy of the body.
-        balance_api_gen::fetch_balance::Response::deserialize(&body).map_err(D::Error::custom)?;
-        let request_id = body.get("request_id").and_then(Value::as_str);
-        Self::from_wire(&body, None, request_id.map(str::to_owned)).map_err(D::Error::custom)
+        let Serialized { body, request_id } = Serialized::deserialize(deserializer)?;
+        Self::from_generated(body, None, request_id).map_err(serde::de::Error::custom)
     }
 }
 
@@ -177,6 +183,14 @@ pub enum InvalidAmount {
         /// The text exactly as given.
         raw: String,
     },
+}
+
+impl InvalidAmount {
+    pub(crate) fn raw_mut(&mut self) -> &mut String {
+        match self {
+            Self::NotDecimal { raw } | Self::OutOfRange { raw } => raw,
+        }
+    }
 }
 
 /// `0.05 USD`; `0.05` without a currency; `no balance information` without an amount.

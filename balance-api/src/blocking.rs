@@ -16,7 +16,8 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use crate::{AccountSid, Balance, ConfigError, Error};
+use crate::error::{BuildError, ConfigError};
+use crate::{AccountSid, Balance, Error};
 use reqwest::Url;
 use std::future::Future;
 
@@ -31,11 +32,11 @@ pub struct Client {
 
 impl crate::Builder<Client> {
     /// Checks the settings and builds the client. No request is made.
-    pub fn build(self) -> Result<Client, Error> {
+    pub fn build(self) -> Result<Client, BuildError> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .map_err(|e| ConfigError::new(format!("cannot start the blocking runtime: {e}")))?;
+            .map_err(|e| ConfigError::new("cannot start the blocking runtime").because(e))?;
         Ok(Client {
             inner: crate::Client::new(self.settings)?,
             runtime: Some(runtime),
@@ -50,7 +51,7 @@ impl Client {
     }
 
     /// A client configured from `TWILIO_*` environment variables.
-    pub fn from_env() -> Result<Self, Error> {
+    pub fn from_env() -> Result<Self, BuildError> {
         crate::Builder::<Client>::from_env()?.build()
     }
 
@@ -93,10 +94,7 @@ impl Client {
     fn block_on<F: Future>(&self, work: F) -> Result<F::Output, Error> {
         match (&self.runtime, tokio::runtime::Handle::try_current()) {
             (Some(runtime), Err(_)) => Ok(runtime.block_on(work)),
-            _ => Err(ConfigError::new(
-                "the blocking client cannot be used inside an async runtime; use balance_api::Client",
-            )
-            .into()),
+            _ => Err(Error::inside_async_runtime()),
         }
     }
 }

@@ -1,9 +1,10 @@
 //! [`Client`]: the async client over the generated one.
 
 use crate::config::Settings;
+use crate::error::{BuildError, ConfigError, ErrorKind};
 use crate::redact::Scrubber;
 use crate::retry::{self, Pause};
-use crate::{AccountSid, Balance, ClientBuilder, ConfigError, Error};
+use crate::{AccountSid, Balance, ClientBuilder, Error};
 use futures_util::StreamExt;
 use reqwest::Url;
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
@@ -64,11 +65,11 @@ impl Client {
     }
 
     /// A client configured from `TWILIO_*` environment variables; see [`ClientBuilder::from_env`].
-    pub fn from_env() -> Result<Self, Error> {
+    pub fn from_env() -> Result<Self, BuildError> {
         ClientBuilder::from_env()?.build()
     }
 
-    pub(crate) fn new(settings: Settings) -> Result<Self, Error> {
+    pub(crate) fn new(settings: Settings) -> Result<Self, BuildError> {
         let credentials = settings.credentials.clone().ok_or_else(|| {
             ConfigError::new("no credentials: call .credentials(...) or use from_env()")
         })?;
@@ -82,11 +83,12 @@ impl Client {
             .map_err(|_| ConfigError::new("the User-Agent suffix is not a valid header value"))?;
         let mut headers = HeaderMap::new();
         headers.insert(AUTHORIZATION, credentials.authorization());
-        let mut http = reqwest::Client::builder();
+        // reqwest's rustls-no-provider takes the process's default provider: ring, unless the
+        // application chose one (feature unification hands every reqwest in the program this
+        // choice, so it is made once for all of them, not only for this client).
         #[cfg(all(feature = "rustls", not(feature = "aws-lc-rs")))]
-        {
-            http = http.tls_backend_preconfigured(ring_tls()?);
-        }
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let mut http = reqwest::Client::builder();
         if settings.no_proxy {
             http = http.no_proxy();
         }
@@ -99,7 +101,7 @@ impl Client {
             // redirect can take the request (or a forged answer) elsewhere, nor loop.
             .redirect(reqwest::redirect::Policy::none())
             .build()
-            .map_err(|e| ConfigError::new(format!("cannot build the HTTP client: {e}")))?;
+            .map_err(|e| ConfigError::new("cannot build the HTTP client").because(e))?;
         let limits = balance_api_gen::ResponseLimits {
             max_body: settings.max_body,
         };
@@ -240,25 +242,14 @@ impl Client {
         // support asks about (error statuses carry theirs from their own headers).
         match &mut outcome {
             Ok(balance) => balance.set_request_id(request_id),
-            Err(err) => err.set_decode_request_id(request_id),
+            Err(err) if matches!(err.kind(), ErrorKind::Decode(_)) => {
+                err.set_request_id(request_id)
+            }
+            Err(_) => {}
         }
         self.inner.scrubber.result(&mut outcome);
         outcome
     }
-}
-
-/// rustls on the ring provider, verifying with the platform's roots as reqwest's own rustls
-/// setup does; reqwest needs a provider chosen, and a process-wide default is the
-/// application's to set, not a library's.
-#[cfg(all(feature = "rustls", not(feature = "aws-lc-rs")))]
-fn ring_tls() -> Result<rustls::ClientConfig, ConfigError> {
-    use rustls_platform_verifier::BuilderVerifierExt;
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .and_then(|c| c.with_platform_verifier())
-        .map_err(|e| ConfigError::new(format!("cannot set up TLS: {e}")))?;
-    Ok(config.with_no_client_auth())
 }
 
 impl std::fmt::Debug for Client {

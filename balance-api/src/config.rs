@@ -1,7 +1,7 @@
 //! [`Builder`]: credentials, host, timeouts and identity, from code or the environment.
 
-use crate::error::ConfigError;
-use crate::{AccountSid, Client, Credentials, Error, RetryPolicy};
+use crate::error::{BuildError, ConfigError};
+use crate::{AccountSid, Client, Credentials, RetryPolicy};
 use reqwest::Url;
 use std::marker::PhantomData;
 use std::time::Duration;
@@ -103,7 +103,7 @@ impl<C> Builder<C> {
     /// Reads the variables twilio-cli and the official SDKs read: `TWILIO_ACCOUNT_SID` with
     /// either `TWILIO_API_KEY` + `TWILIO_API_SECRET` (preferred when both sets are present) or
     /// `TWILIO_AUTH_TOKEN`; and `TWILIO_REGION`, `TWILIO_EDGE` when set.
-    pub fn from_env() -> Result<Self, Error> {
+    pub fn from_env() -> Result<Self, BuildError> {
         for var in ENV_VARS {
             if let Err(std::env::VarError::NotUnicode(_)) = std::env::var(var) {
                 return Err(ConfigError::var(var, "is not valid UTF-8").into());
@@ -125,7 +125,7 @@ impl<C> Builder<C> {
     /// .unwrap_err();
     /// assert_eq!(err.to_string(), "TWILIO_AUTH_TOKEN: is not set (or set TWILIO_API_KEY and TWILIO_API_SECRET)");
     /// ```
-    pub fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
+    pub fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, BuildError> {
         let get = |name: &'static str| match lookup(name) {
             Some(v) if v.is_empty() => Err(ConfigError::var(name, "is set but empty")),
             value => Ok(value),
@@ -134,13 +134,13 @@ impl<C> Builder<C> {
             .ok_or_else(|| ConfigError::var("TWILIO_ACCOUNT_SID", "is not set"))?
             .parse()
             .map_err(|e: crate::InvalidSid| {
-                ConfigError::var("TWILIO_ACCOUNT_SID", e.to_string())
+                ConfigError::var("TWILIO_ACCOUNT_SID", "is not an Account SID").because(e)
             })?;
         // Read first, so an empty one is reported even when the API Key set is complete.
         let token = get("TWILIO_AUTH_TOKEN")?;
         let credentials = match (get("TWILIO_API_KEY")?, get("TWILIO_API_SECRET")?) {
             (Some(key), Some(secret)) => Credentials::api_key(account, &key, secret)
-                .map_err(|e| ConfigError::var(e.variable(), e.to_string()))?,
+                .map_err(|e| ConfigError::var(e.variable(), "is invalid").because(e))?,
             (Some(_), None) => Err(ConfigError::var(
                 "TWILIO_API_SECRET",
                 "is not set but TWILIO_API_KEY is",
@@ -157,7 +157,7 @@ impl<C> Builder<C> {
                     )
                 })?;
                 Credentials::auth_token(account, token)
-                    .map_err(|e| ConfigError::var(e.variable(), e.to_string()))?
+                    .map_err(|e| ConfigError::var(e.variable(), "is invalid").because(e))?
             }
         };
         let mut builder = Self::default().credentials(credentials);
@@ -246,7 +246,7 @@ impl<C> Builder<C> {
 
 impl ClientBuilder {
     /// Checks the settings and builds the client. No request is made.
-    pub fn build(self) -> Result<Client, Error> {
+    pub fn build(self) -> Result<Client, BuildError> {
         Client::new(self.settings)
     }
 }

@@ -12,7 +12,7 @@
 //! letters or digits: "not found" stays readable. Twilio's secrets are 32 characters, and the
 //! `user:secret` pair and its base64 are always longer than 8, so they are replaced anywhere.
 
-use crate::{Balance, Credentials, Error, error::DecodeErrorKind};
+use crate::{Balance, Credentials, Error};
 use secrecy::{ExposeSecret, SecretString};
 
 const MARK: &str = "[redacted]";
@@ -76,40 +76,9 @@ impl Scrubber {
 
     /// Scrubs every server-provided string of a fetch's outcome.
     pub(crate) fn result(&self, outcome: &mut Result<Balance, Error>) {
-        let clean = |t: &mut String| self.clean(t);
-        let each = |o: Option<&mut String>| o.into_iter().for_each(clean);
         match outcome {
-            Ok(balance) => {
-                each(balance.currency_mut());
-                each(balance.request_id_mut());
-            }
-            Err(Error::Api(e)) => {
-                clean(&mut e.message);
-                [&mut e.more_info, &mut e.details, &mut e.request_id]
-                    .into_iter()
-                    .for_each(|o| each(o.as_mut()));
-            }
-            Err(Error::Http(e)) => {
-                clean(&mut e.body);
-                [&mut e.location, &mut e.request_id]
-                    .into_iter()
-                    .for_each(|o| each(o.as_mut()));
-            }
-            Err(Error::Timeout(e) | Error::Transport(e)) => clean(e.cause_mut()),
-            Err(Error::Decode(e)) => {
-                each(e.request_id.as_mut());
-                match &mut e.kind {
-                    DecodeErrorKind::Json { reason, body } => {
-                        [reason, body].into_iter().for_each(clean)
-                    }
-                    DecodeErrorKind::NotDecimal { raw }
-                    | DecodeErrorKind::OutOfRange { raw }
-                    | DecodeErrorKind::ContentType { raw }
-                    | DecodeErrorKind::AccountMismatch { got: raw, .. } => clean(raw),
-                    _ => {}
-                }
-            }
-            Err(_) => {}
+            Ok(balance) => balance.server_text().for_each(|t| self.clean(t)),
+            Err(err) => err.server_text().into_iter().for_each(|t| self.clean(t)),
         }
     }
 }

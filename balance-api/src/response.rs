@@ -1,6 +1,6 @@
 //! Turning what the generated client returns into a [`Balance`] or an [`Error`].
 
-use crate::error::{ApiError, DecodeErrorKind, HttpError, TransportError};
+use crate::error::{ApiError, DecodeError, ErrorKind, HttpError};
 use crate::{AccountSid, Balance, Error};
 use balance_api_gen::fetch_balance;
 use progenitor_client::ResponseValue;
@@ -15,23 +15,14 @@ pub(crate) fn balance(
 ) -> Result<Balance, Error> {
     // The spec documents only application/json for the 200; a missing header is tolerated.
     if let Some(raw) = value.headers().get(CONTENT_TYPE) {
-        let essence = raw
-            .as_bytes()
-            .split(|&b| b == b';')
-            .next()
-            .unwrap_or_default();
-        let essence = String::from_utf8_lossy(essence);
-        let essence = essence.trim();
+        let raw = String::from_utf8_lossy(raw.as_bytes());
+        let essence = raw.split(';').next().unwrap_or_default().trim();
         if !essence.eq_ignore_ascii_case("application/json") && !essence.ends_with("+json") {
-            let raw = String::from_utf8_lossy(raw.as_bytes()).into_owned();
-            return Err(DecodeErrorKind::ContentType { raw }.into());
+            let raw = raw.into_owned();
+            return Err(Error::decode(DecodeError::ContentType { raw }));
         }
     }
-    let body = serde_json::to_value(value.into_inner()).map_err(|e| DecodeErrorKind::Json {
-        reason: e.to_string(),
-        body: String::new(),
-    })?;
-    Balance::from_wire(&body, Some(requested), None)
+    Balance::from_generated(value.into_inner(), Some(requested), None).map_err(Error::decode)
 }
 
 /// Everything else the generated client can return. `max_body` is the cap its hooks enforce.
@@ -39,47 +30,19 @@ pub(crate) async fn error(err: progenitor_client::Error<()>, max_body: usize) ->
     use progenitor_client::Error as G;
     match err {
         G::ResponseBodyError(e) if balance_api_gen::is_body_too_large(&e) => {
-            DecodeErrorKind::TooLarge { limit: max_body }.into()
+            Error::decode(DecodeError::TooLarge { limit: max_body })
         }
-        G::CommunicationError(e) | G::ResponseBodyError(e) | G::InvalidUpgrade(e) => transport(e),
-        G::InvalidResponsePayload(body, e) => DecodeErrorKind::Json {
+        G::InvalidResponsePayload(body, e) => Error::decode(DecodeError::Json {
             reason: e.to_string(),
             body: String::from_utf8_lossy(&body).into_owned(),
-        }
-        .into(),
+        }),
         G::UnexpectedResponse(response) => from_status(response).await,
-        // Only a hook or a documented error type makes these; this client has neither.
-        other => Error::Transport(Box::new(TransportError::new(
-            other.to_string(),
-            None,
-            false,
-            false,
-        ))),
-    }
-}
-
-/// A failed exchange: the innermost cause becomes the message (the outer layers only repeat
-/// "error sending request for url (…)"), and only failures a new attempt could fix are
-/// retryable: not a reply that is not HTTP, nor a head too large to read.
-fn transport(e: reqwest::Error) -> Error {
-    let e = e.without_url();
-    let (mut cause, mut broken_http): (&(dyn std::error::Error + 'static), bool) = (&e, false);
-    while let Some(inner) = cause.source() {
-        broken_http |= inner
-            .downcast_ref::<hyper::Error>()
-            .is_some_and(hyper::Error::is_parse);
-        cause = inner;
-    }
-    let (cause, retryable, timeout) = (
-        cause.to_string(),
-        !broken_http && !e.is_builder(),
-        e.is_timeout(),
-    );
-    let detail = Box::new(TransportError::new(cause, Some(e), retryable, timeout));
-    if timeout {
-        Error::Timeout(detail)
-    } else {
-        Error::Transport(detail)
+        G::CommunicationError(e) | G::ResponseBodyError(e) | G::InvalidUpgrade(e) => {
+            Error::transport(e)
+        }
+        G::ErrorResponse(response) => error_from_parts(response.status(), response.headers(), b""),
+        // Only a bad parameter or a hook makes the others: no request went out.
+        other => Error::unsent(other.to_string()),
     }
 }
 
@@ -90,11 +53,11 @@ async fn from_status(response: reqwest::Response) -> Error {
     match response.bytes().await {
         Ok(body) => error_from_parts(status, &headers, &body),
         // Nothing arrived in time: that is the failure to report.
-        Err(e) if e.is_timeout() => transport(e),
+        Err(e) if e.is_timeout() => Error::transport(e),
         // Over the cap, or broken part-way: the status still says what happened.
         Err(_) => {
             let mut err = error_from_parts(status, &headers, b"");
-            if let Error::Http(http) = &mut err {
+            if let ErrorKind::Http(http) = err.kind_mut() {
                 http.incomplete = true;
             }
             err
@@ -110,16 +73,17 @@ pub(crate) fn error_from_parts(status: StatusCode, headers: &HeaderMap, body: &[
             .get(name)
             .and_then(|v: &reqwest::header::HeaderValue| v.to_str().ok())
     };
-    let request_id = request_id(headers);
+    let request_id = text(reqwest::header::HeaderName::from_static(
+        "twilio-request-id",
+    ));
     let retry_after = text(RETRY_AFTER)
         .and_then(|v| crate::retry::parse_retry_after(v, std::time::SystemTime::now()));
     let location = status
         .is_redirection()
         .then(|| text(LOCATION).unwrap_or("?").to_owned());
-    match serde_json::from_slice::<TwilioError>(body) {
+    let kind = match serde_json::from_slice::<TwilioError>(body) {
         Ok(e) if location.is_none() && (e.code.is_some() || e.message.is_some()) => {
-            Error::Api(Box::new(ApiError {
-                status,
+            ErrorKind::Api(ApiError {
                 code: e.code,
                 message: e.message.unwrap_or_default(),
                 more_info: e.more_info,
@@ -127,28 +91,15 @@ pub(crate) fn error_from_parts(status: StatusCode, headers: &HeaderMap, body: &[
                     serde_json::Value::String(s) => s,
                     other => other.to_string(),
                 }),
-                request_id,
-                retry_after,
-                retries: Default::default(),
-                hint: None,
-            }))
+            })
         }
-        _ => Error::Http(Box::new(HttpError {
-            status,
+        _ => ErrorKind::Http(HttpError {
             body: String::from_utf8_lossy(body).into_owned(),
             incomplete: false,
             location,
-            request_id,
-            retry_after,
-            retries: Default::default(),
-            hint: None,
-        })),
-    }
-}
-
-fn request_id(headers: &HeaderMap) -> Option<String> {
-    let value = headers.get("twilio-request-id")?.to_str().ok()?;
-    Some(value.to_owned())
+        }),
+    };
+    Error::status_error(kind, status, request_id.map(str::to_owned), retry_after)
 }
 
 /// Twilio's documented error body; every field optional, so a partial one still decodes.
@@ -181,11 +132,11 @@ mod tests {
         fn twilio_error_bodies_decode(code in any::<u32>(), message in "\\PC{0,50}", link in "\\PC{0,30}") {
             let body = serde_json::json!({"code": code, "message": message, "more_info": link, "status": 404});
             let err = error_from_parts(StatusCode::NOT_FOUND, &HeaderMap::new(), body.to_string().as_bytes());
-            match err {
-                Error::Api(api) => {
+            match err.kind() {
+                ErrorKind::Api(api) => {
                     prop_assert_eq!(api.code, Some(code));
-                    prop_assert_eq!(api.message, message);
-                    prop_assert_eq!(api.more_info, Some(link));
+                    prop_assert_eq!(&api.message, &message);
+                    prop_assert_eq!(api.more_info.clone(), Some(link));
                 }
                 other => prop_assert!(false, "expected an API error, got {other:?}"),
             }

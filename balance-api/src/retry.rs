@@ -1,7 +1,6 @@
 //! [`RetryPolicy`]: when a failed fetch is tried again, and how long the client waits.
 
 use crate::Error;
-use crate::error::{RetryRecord, TransportError};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 use tokio::time::Instant;
@@ -178,7 +177,7 @@ where
     let mut previous: Option<Error> = None;
     for number in 1.. {
         if let (false, Some(d)) = (wait_out_pause(pause, deadline).await, deadline) {
-            let last = previous.unwrap_or_else(|| deadline_passed(d.limit));
+            let last = previous.unwrap_or_else(|| Error::deadline(d.limit));
             return Err(with_record(last, number - 1, StopReason::Deadline(d.limit)));
         }
         let mut cut_short = false;
@@ -188,7 +187,7 @@ where
                     .await
                     .unwrap_or_else(|_| {
                         cut_short = true;
-                        Err(deadline_passed(d.limit))
+                        Err(Error::deadline(d.limit))
                     })
             }
             _ => attempt(number).await,
@@ -237,16 +236,8 @@ where
 
 /// `err` with a record of the attempts made and why they stopped.
 fn with_record(mut err: Error, attempts: u32, stop: StopReason) -> Error {
-    err.set_retry_record(RetryRecord {
-        attempts,
-        stop: Some(stop),
-    });
+    err.set_retries(attempts, stop);
     err
-}
-
-fn deadline_passed(limit: Duration) -> Error {
-    let cause = format!("the {limit:?} deadline passed");
-    Error::Timeout(Box::new(TransportError::new(cause, None, false, true)))
 }
 
 /// `now + d`, or `None` when that is beyond what an `Instant` can hold.

@@ -4,7 +4,7 @@
 
 use crate::args::{self, ClientArgs};
 use crate::{demo, input};
-use balance_api::{AccountSid, Balance, Client, ClientBuilder, Credentials, Decimal};
+use balance_api::{AccountSid, Balance, BuildError, Client, ClientBuilder, Credentials, Decimal};
 use std::collections::HashMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -55,7 +55,7 @@ impl AccountArgs {
     }
 
     async fn targets(&self) -> Result<Accounts, String> {
-        let text = |e: balance_api::Error| e.to_string();
+        let text = |e: BuildError| crate::one_line(&e);
         let mut sids = (self.accounts.iter())
             .map(|s| s.parse())
             .collect::<Result<Vec<AccountSid>, _>>()
@@ -207,7 +207,7 @@ pub struct Config {
 pub fn from_config(
     path: &Path,
     run_min: Option<Decimal>,
-    configure: impl Fn(ClientBuilder) -> Result<ClientBuilder, balance_api::Error>,
+    configure: impl Fn(ClientBuilder) -> Result<ClientBuilder, BuildError>,
 ) -> Result<Config, String> {
     let raw = input::read_list(path)?;
     // Editors on some systems save a byte-order mark; it is not part of the TOML.
@@ -345,7 +345,7 @@ impl Entry<'_, '_> {
     fn target(
         &mut self,
         run_min: Option<Decimal>,
-        configure: &impl Fn(ClientBuilder) -> Result<ClientBuilder, balance_api::Error>,
+        configure: &impl Fn(ClientBuilder) -> Result<ClientBuilder, BuildError>,
         clients: &mut HashMap<String, Client>,
         config: &mut Config,
     ) -> Option<Target> {
@@ -406,7 +406,7 @@ impl Entry<'_, '_> {
                         b.build()
                     });
                 let client = built
-                    .map_err(|e| self.problem(self.span.clone(), e.to_string()))
+                    .map_err(|e| self.problem(self.span.clone(), crate::one_line(&e)))
                     .ok()?;
                 clients.entry(key).or_insert(client).clone()
             }

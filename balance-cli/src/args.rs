@@ -1,6 +1,6 @@
 //! The flags both programs take for reaching Twilio, and how they find credentials.
 
-use balance_api::{ClientBuilder, Error, RetryPolicy};
+use balance_api::{BuildError, ClientBuilder, RetryPolicy};
 use std::time::Duration;
 
 /// The credential variables; demo mode only when none of them is set at all.
@@ -44,12 +44,12 @@ pub struct ClientArgs {
 
 impl ClientArgs {
     /// The builder for real credentials from the environment, with these flags applied.
-    pub fn builder(&self) -> Result<ClientBuilder, Error> {
+    pub fn builder(&self) -> Result<ClientBuilder, BuildError> {
         self.apply(ClientBuilder::from_env()?)
     }
 
     /// These flags applied to `builder`.
-    pub fn apply(&self, mut builder: ClientBuilder) -> Result<ClientBuilder, Error> {
+    pub fn apply(&self, mut builder: ClientBuilder) -> Result<ClientBuilder, BuildError> {
         if let Some(region) = &self.region {
             builder = builder.region(region);
         }

@@ -2,7 +2,7 @@
 //! the response schema; see [`SOURCE`]), served on loopback behind the same basic auth check
 //! Twilio makes, so the whole path (request, auth header, decode) runs with no account at all.
 
-use balance_api::{AccountSid, Client, ClientBuilder, Credentials, Error};
+use balance_api::{AccountSid, BuildError, Client, ClientBuilder, Credentials};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
@@ -75,7 +75,7 @@ impl Server {
     }
 
     /// A client builder aimed at this server with its credentials.
-    pub fn builder(&self) -> Result<ClientBuilder, Error> {
+    pub fn builder(&self) -> Result<ClientBuilder, BuildError> {
         // Straight to loopback: a proxy from *_PROXY would not know this server.
         Ok(Client::builder()
             .credentials(credentials(&self.account)?)

@@ -46,7 +46,7 @@ pub enum Problem {
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Fetch(e) => e.fmt(f),
+            Self::Fetch(e) => f.write_str(&crate::describe(e)),
             Self::Unfinished { limit } => write!(
                 f,
                 "timed out: not fetched before the --timeout of {} ran out (raise it, or --concurrency)",

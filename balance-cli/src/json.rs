@@ -1,7 +1,7 @@
 //! The JSON both programs give for an account: its balance ([`BalanceJson`]: a `balance
 //! --format json` line, an MCP tool's result) or why it has none ([`Failure`]).
 
-use balance_api::{AccountSid, Balance, Decimal, Error};
+use balance_api::{AccountSid, Balance, Decimal, Error, ErrorKind};
 use serde::Serialize;
 
 /// What a child account's `balance: null` means, in every output of both programs.
@@ -38,8 +38,8 @@ impl Failure {
     /// `e`, told as `message`.
     pub fn new(e: &Error, message: String) -> Self {
         Self {
-            code: match e {
-                Error::Api(api) => api.code,
+            code: match e.kind() {
+                ErrorKind::Api(api) => api.code,
                 _ => None,
             },
             status: e.status().map(|s| s.as_u16()),

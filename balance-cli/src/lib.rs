@@ -29,3 +29,29 @@ pub fn run<F: std::future::Future>(main: F) -> Result<F::Output, String> {
     runtime.shutdown_background();
     Ok(output)
 }
+
+/// An error in one line for a person: its own text and its innermost cause (the layers between
+/// only say "error sending request" and the like).
+pub fn one_line(e: &(dyn std::error::Error + 'static)) -> String {
+    match std::iter::successors(e.source(), |&c| c.source()).last() {
+        Some(cause) => format!("{e}: {cause}"),
+        None => e.to_string(),
+    }
+}
+
+/// A failed fetch in one line: the error, its causes, and what retrying did when it did more
+/// than one plain attempt.
+pub fn describe(e: &balance_api::Error) -> String {
+    use balance_api::StopReason::{Deadline, RetryAfterTooLong};
+    let line = one_line(e);
+    match e.stop_reason() {
+        Some(stop) if e.attempts() == 0 => format!("{line}; no request sent: {stop}"),
+        Some(stop @ (Deadline(_) | RetryAfterTooLong { .. })) => {
+            format!("{line}; gave up after {} attempt(s): {stop}", e.attempts())
+        }
+        Some(stop) if e.attempts() > 1 => {
+            format!("{line}; gave up after {} attempts: {stop}", e.attempts())
+        }
+        _ => line,
+    }
+}

@@ -7,7 +7,7 @@
 //! Over stdio, stdout carries JSON-RPC messages and nothing else; errors before the protocol
 //! starts are one line on stderr.
 
-use balance_api::Error;
+use balance_api::BuildError;
 use balance_cli::args::{self, ClientArgs};
 use balance_cli::demo;
 use balance_cli::fetch::InFlight;
@@ -90,7 +90,7 @@ fn main() -> ExitCode {
 }
 
 async fn serve(args: Args) -> Result<(), String> {
-    let text = |e: Error| e.to_string();
+    let text = |e: BuildError| balance_cli::one_line(&e);
     // The HTTP flags and the token first: a server that would refuse every client must not start.
     let listen = match args.listen {
         Some(addr) => Some(http::Options::new(
