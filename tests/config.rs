@@ -97,10 +97,10 @@ fn api_key_and_secret_are_preferred_when_both_sets_are_present() {
         when.header("authorization", basic(KEY_SID, KEY_SECRET));
         then.status(200).body(EXAMPLE_BODY);
     });
-    let client = balance_api::Builder::<balance_api::blocking::Client>::from_vars(vars(&env))
+    let client = balance_api::ClientBuilder::from_vars(vars(&env))
         .expect("env")
         .base_url(server.base_url())
-        .build()
+        .build_blocking()
         .expect("client");
     client
         .fetch_balance()
@@ -264,10 +264,10 @@ async fn the_blocking_client_inside_a_runtime_errors_instead_of_panicking() {
             then.status(200).body(EXAMPLE_BODY);
         })
         .await;
-    let client = balance_api::blocking::Client::builder()
+    let client = balance_api::Client::builder()
         .credentials(token_credentials())
         .base_url(server.base_url())
-        .build()
+        .build_blocking()
         .expect("building is fine anywhere");
     let err = client.fetch_balance().expect_err("inside #[tokio::test]");
     assert!(

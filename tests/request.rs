@@ -155,10 +155,10 @@ fn the_blocking_client_fetches_the_same_balance_and_batches() {
             .header("authorization", basic(EXAMPLE_SID, TOKEN));
         then.status(200).body(EXAMPLE_BODY);
     });
-    let client = balance_api::blocking::Client::builder()
+    let client = balance_api::Client::builder()
         .credentials(token_credentials())
         .base_url(server.base_url())
-        .build()
+        .build_blocking()
         .expect("client");
 
     let balance = client.fetch_balance().expect("balance");

@@ -23,16 +23,20 @@ fn main() {
         rss_child(kind, url);
         return;
     }
-    // `--fetches-child VARIANT URL N`: only N sequential fetches of one variant (0 raw,
-    // 1 generated, 2 balance-api), for instruction counts under callgrind.
+    // `--fetches-child VARIANT URL N [IN_FLIGHT]`: only N fetches of one variant (0 raw,
+    // 1 generated, 2 balance-api), IN_FLIGHT at a time (default 1, sequential), for
+    // instruction counts under callgrind.
     if let Some(i) = args.iter().position(|a| a == "--fetches-child") {
         let variant = args[i + 1].parse().expect("variant 0, 1 or 2");
         let fetches = args[i + 3].parse().expect("fetch count");
+        let in_flight = args
+            .get(i + 4)
+            .map_or(1, |n| n.parse().expect("in-flight count"));
         let rt = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
             .expect("runtime");
-        rt.block_on(Clients::new(&args[i + 2]).rate(variant, 1, fetches));
+        rt.block_on(Clients::new(&args[i + 2]).rate(variant, in_flight, fetches));
         return;
     }
     let fast = match std::env::var("BENCH_BASE_URL") {

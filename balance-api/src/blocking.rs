@@ -1,5 +1,5 @@
 //! The same client for callers without an async runtime (feature `blocking`), after reqwest's
-//! `blocking` module: [`Client`], built by [`Client::builder`] (a `Builder<blocking::Client>`).
+//! `blocking` module: [`Client`], built by the one builder's `build_blocking()`.
 //!
 //! ```
 //! # let server = httpmock::MockServer::start();
@@ -7,10 +7,10 @@
 //! #     .body(r#"{"account_sid":"ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","balance":"0.05","currency":"USD"}"#); });
 //! # let creds = balance_api::Credentials::auth_token("ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".parse()?, "token")?;
 //! // Client::from_env() in real use; a mock server here.
-//! let client = balance_api::blocking::Client::builder()
+//! let client = balance_api::Client::builder()
 //!     .credentials(creds)
 //!     .base_url(server.base_url())
-//!     .build()?;
+//!     .build_blocking()?;
 //! let balance = client.fetch_balance()?;
 //! assert_eq!(balance.to_string(), "0.05 USD");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
@@ -30,9 +30,9 @@ pub struct Client {
     runtime: Option<tokio::runtime::Runtime>,
 }
 
-impl crate::Builder<Client> {
-    /// Checks the settings and builds the client. No request is made.
-    pub fn build(self) -> Result<Client, BuildError> {
+impl crate::ClientBuilder {
+    /// Checks the settings and builds a blocking client. No request is made.
+    pub fn build_blocking(self) -> Result<Client, BuildError> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -45,14 +45,9 @@ impl crate::Builder<Client> {
 }
 
 impl Client {
-    /// Starts configuring a client.
-    pub fn builder() -> crate::Builder<Client> {
-        crate::Builder::default()
-    }
-
     /// A client configured from `TWILIO_*` environment variables.
     pub fn from_env() -> Result<Self, BuildError> {
-        crate::Builder::<Client>::from_env()?.build()
+        crate::ClientBuilder::from_env()?.build_blocking()
     }
 
     /// See [`crate::Client::generated`] (its methods are async).

@@ -3,7 +3,6 @@
 use crate::error::{BuildError, ConfigError};
 use crate::{AccountSid, Client, Credentials, RetryPolicy};
 use reqwest::Url;
-use std::marker::PhantomData;
 use std::time::Duration;
 
 /// Default time to establish a connection (TCP and TLS).
@@ -11,7 +10,7 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default time for a whole request, body included; twilio-node and twilio-java use 30 s too.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Every environment variable [`Builder::from_env`] reads; the first four are credentials.
+/// Every environment variable [`ClientBuilder::from_env`] reads; the first four are credentials.
 ///
 /// ```
 /// assert!(balance_api::ENV_VARS.contains(&"TWILIO_AUTH_TOKEN"));
@@ -25,12 +24,8 @@ pub const ENV_VARS: [&str; 6] = [
     "TWILIO_EDGE",
 ];
 
-/// The async client's builder: start from [`Client::builder`] or [`ClientBuilder::from_env`].
-pub type ClientBuilder = Builder<Client>;
-
-/// Configures a client of type `C`: [`ClientBuilder`] builds a [`Client`], and
-/// `Builder<blocking::Client>` (feature `blocking`, from `blocking::Client::builder`) a
-/// `blocking::Client`; each builds only its own.
+/// The one builder: start from [`Client::builder`] or [`ClientBuilder::from_env`]; `build()`
+/// gives a [`Client`], and `build_blocking()` (feature `blocking`) a `blocking::Client`.
 ///
 /// ```
 /// use balance_api::{Client, Credentials};
@@ -47,10 +42,10 @@ pub type ClientBuilder = Builder<Client>;
 /// assert_eq!(client.base_url().as_str(), "https://api.sydney.au1.twilio.com/");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+#[derive(Clone, Debug, Default)]
 #[must_use]
-pub struct Builder<C> {
+pub struct ClientBuilder {
     pub(crate) settings: Settings,
-    client: PhantomData<fn() -> C>,
 }
 
 /// What a builder collects; the clients keep it for `Debug`.
@@ -69,37 +64,25 @@ pub(crate) struct Settings {
     pub(crate) max_body: usize,
 }
 
-impl<C> Default for Builder<C> {
+impl Default for Settings {
     fn default() -> Self {
         Self {
-            settings: Settings {
-                credentials: None,
-                region: None,
-                edge: None,
-                base_url: None,
-                allow_insecure_http: false,
-                no_proxy: false,
-                connect_timeout: DEFAULT_CONNECT_TIMEOUT,
-                timeout: DEFAULT_TIMEOUT,
-                user_agent_suffix: None,
-                retry: RetryPolicy::default(),
-                max_body: balance_api_gen::ResponseLimits::default().max_body,
-            },
-            client: PhantomData,
+            credentials: None,
+            region: None,
+            edge: None,
+            base_url: None,
+            allow_insecure_http: false,
+            no_proxy: false,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            timeout: DEFAULT_TIMEOUT,
+            user_agent_suffix: None,
+            retry: RetryPolicy::default(),
+            max_body: balance_api_gen::ResponseLimits::default().max_body,
         }
     }
 }
 
-impl<C> Clone for Builder<C> {
-    fn clone(&self) -> Self {
-        Self {
-            settings: self.settings.clone(),
-            client: PhantomData,
-        }
-    }
-}
-
-impl<C> Builder<C> {
+impl ClientBuilder {
     /// Reads the variables twilio-cli and the official SDKs read: `TWILIO_ACCOUNT_SID` with
     /// either `TWILIO_API_KEY` + `TWILIO_API_SECRET` (preferred when both sets are present) or
     /// `TWILIO_AUTH_TOKEN`; and `TWILIO_REGION`, `TWILIO_EDGE` when set.
@@ -242,9 +225,7 @@ impl<C> Builder<C> {
         self.settings.max_body = bytes;
         self
     }
-}
 
-impl ClientBuilder {
     /// Checks the settings and builds the client. No request is made.
     pub fn build(self) -> Result<Client, BuildError> {
         Client::new(self.settings)
@@ -315,12 +296,6 @@ fn plain_http_proxy(url: &Url) -> Option<String> {
     let proxy = matcher.intercept(&uri)?;
     let host = proxy.uri().host()?;
     (!is_loopback(Some(host))).then(|| host.to_owned())
-}
-
-impl<C> std::fmt::Debug for Builder<C> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.settings.fmt(f)
-    }
 }
 
 impl std::fmt::Debug for Settings {

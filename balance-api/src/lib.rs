@@ -38,7 +38,7 @@ mod untrusted;
 
 pub use balance::{Balance, InvalidAmount};
 pub use client::Client;
-pub use config::{Builder, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, ENV_VARS};
+pub use config::{ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, ENV_VARS};
 pub use credentials::{Credentials, CredentialsRule, InvalidCredentials};
 pub use error::{ApiError, BuildError, ConfigError, DecodeError, Error, ErrorKind, HttpError};
 pub use retry::{RetryPolicy, StopReason};

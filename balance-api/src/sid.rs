@@ -1,7 +1,7 @@
 //! [`AccountSid`]: a SID checked against the spec's rule before it can reach a request.
 
 use balance_api_gen::fetch_balance;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
@@ -22,7 +22,8 @@ use std::str::FromStr;
 /// assert!(serde_json::from_str::<AccountSid>(r#""AC123""#).is_err());
 /// # Ok::<(), balance_api::InvalidSid>(())
 /// ```
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct AccountSid(fetch_balance::AccountSid);
 
 impl AccountSid {
@@ -85,19 +86,6 @@ impl fmt::Display for AccountSid {
 impl fmt::Debug for AccountSid {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_tuple("AccountSid").field(&self.as_str()).finish()
-    }
-}
-
-impl Serialize for AccountSid {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> Deserialize<'de> for AccountSid {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = Cow::<str>::deserialize(deserializer)?;
-        text.parse().map_err(serde::de::Error::custom)
     }
 }
 

@@ -71,7 +71,7 @@ fn the_command_exits_within_its_timeout_when_dns_hangs() {
 fn a_blocking_clients_drop_does_not_wait_for_a_hung_lookup() {
     if std::env::var_os(CHILD).is_some() {
         // Inside the namespace: time the fetch and the drop themselves.
-        let client = balance_api::blocking::Client::builder()
+        let client = balance_api::Client::builder()
             .credentials(
                 balance_api::Credentials::auth_token(
                     SID.parse().expect("sid"),
@@ -82,7 +82,7 @@ fn a_blocking_clients_drop_does_not_wait_for_a_hung_lookup() {
             .region("bogus")
             .timeout(Duration::from_secs(1))
             .retry(balance_api::RetryPolicy::none())
-            .build()
+            .build_blocking()
             .expect("client");
         let err = client.fetch_balance().expect_err("no DNS");
         assert!(err.is_timeout(), "{err:?}");
