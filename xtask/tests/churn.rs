@@ -145,6 +145,35 @@ fn fields_moved_into_shared_components() {
     assert!(!generated.contains("pub balance: ::std::option::Option<::std::string::String>"));
 }
 
+/// The 200 response's schema under another name: the wrapper reaches it only through the
+/// operation's stable alias, `fetch_balance::Response`.
+#[test]
+#[ignore = "builds balance-api against a changed fragment (minutes); .ci/run runs it"]
+fn response_schema_renamed() {
+    let mut doc = support::fixture_json();
+    let renamed = "api.v2010.account.balance_v2";
+    let schemas = doc["components"]["schemas"]
+        .as_object_mut()
+        .expect("schemas");
+    let schema = schemas
+        .remove(support::BALANCE_SCHEMA)
+        .expect("the balance schema");
+    schemas.insert(renamed.to_owned(), schema);
+    let reference = &mut media(&mut doc)["schema"]["$ref"];
+    assert_eq!(
+        reference.as_str(),
+        Some(format!("#/components/schemas/{}", support::BALANCE_SCHEMA).as_str())
+    );
+    *reference = json!(format!("#/components/schemas/{renamed}"));
+
+    let built = regen_and_build("response_schema_renamed", &doc, false);
+    let generated = &built.generated;
+    assert!(
+        generated.contains("pub type Response = types :: ApiV2010AccountBalanceV2;"),
+        "{generated}"
+    );
+}
+
 #[test]
 #[ignore = "builds balance-api against a changed fragment (minutes); .ci/run runs it"]
 fn response_properties_reordered() {
