@@ -201,16 +201,21 @@ fn display_name(target: &Target) -> String {
     }
 }
 
-/// A label value in the exposition format: `\` and `"` escaped; anything but letters, digits,
-/// punctuation and spaces (a control character a server sent) replaced by `?`.
+/// A label value in the exposition format: any Unicode exactly, with its escapes for `\`, `"`
+/// and a line feed. Other control characters, which it has no escape for and a config name
+/// cannot hold, can only come from a server: each becomes U+FFFD.
 fn label_value(text: &str) -> String {
-    text.chars()
-        .flat_map(|c| match c {
-            '\\' | '"' => vec!['\\', c],
-            c if c.is_alphanumeric() || c.is_ascii_graphic() || c == ' ' => vec![c],
-            _ => vec!['?'],
-        })
-        .collect()
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c if c.is_control() => out.push(char::REPLACEMENT_CHARACTER),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// JSON with every non-ASCII character and DEL written as `\u` escapes: the same value, and no

@@ -669,7 +669,28 @@ fn without_a_usable_token_it_refuses_to_start_with_one_line() {
                 &["--allow-origin", "app.example.com"],
                 &[("BALANCE_MCP_TOKEN", TOKEN)],
             ),
-            "not an origin",
+            "is not an exact origin",
+        ),
+        (
+            with(
+                &["--allow-origin", "http://localhost:*"],
+                &[("BALANCE_MCP_TOKEN", TOKEN)],
+            ),
+            "wildcards are not supported",
+        ),
+        (
+            with(
+                &["--allow-origin", "http://*.example.com"],
+                &[("BALANCE_MCP_TOKEN", TOKEN)],
+            ),
+            "wildcards are not supported",
+        ),
+        (
+            with(
+                &["--allow-origin", "https://app.example.com/path"],
+                &[("BALANCE_MCP_TOKEN", TOKEN)],
+            ),
+            "is not an exact origin",
         ),
     ];
     for (cmd, says) in cases {

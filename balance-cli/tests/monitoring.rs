@@ -512,3 +512,47 @@ fn accounts_with_the_same_credentials_share_one_connection() {
         "three accounts, one client, one kept-alive connection"
     );
 }
+
+/// Names and currencies are exported exactly, with the exposition format's own escapes: two
+/// different names never print as one label value.
+#[tokio::test(flavor = "multi_thread")]
+async fn any_unicode_name_is_exported_exactly_with_the_formats_escapes() {
+    let server = MockServer::start_async().await;
+    account(
+        &server,
+        PARENT,
+        PARENT,
+        PARENT_TOKEN,
+        amount(PARENT, Some("1.00"), Some("€\u{1b}")),
+    )
+    .await;
+    account(
+        &server,
+        OTHER,
+        OTHER,
+        PARENT_TOKEN,
+        amount(OTHER, Some("2.00"), Some("USD")),
+    )
+    .await;
+    let dir = tempfile::tempdir().expect("dir");
+    let config = dir.path().join("names.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[account]]\nname = 'café \"quoted\" \\ 🚀'\naccount_sid = \"{PARENT}\"\nauth_token_env = \"EU_PROD_TOKEN\"\n\n\
+             [[account]]\nname = \"x y\"\naccount_sid = \"{OTHER}\"\nauth_token_env = \"EU_PROD_TOKEN\"\n"
+        ),
+    )
+    .expect("write");
+    let out = run(with_config(&server, &config, "prometheus")).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let metrics = text(&out.stdout);
+    assert!(
+        metrics.contains(&format!(
+            "twilio_balance{{account_sid=\"{PARENT}\",name=\"café \\\"quoted\\\" \\\\ 🚀\",currency=\"€\u{fffd}\"}} 1.00"
+        )),
+        "{metrics}"
+    );
+    assert!(metrics.contains("name=\"x y\""), "{metrics}");
+    promtool_accepts(&metrics);
+}

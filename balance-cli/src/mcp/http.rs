@@ -139,9 +139,11 @@ impl Options {
                  a TLS proxy in front)"
             ));
         }
-        let allow_origins = allow_origins
-            .iter()
-            .map(|o| origin(o).ok_or(format!("--allow-origin {o:?} is not an origin (scheme://host[:port], e.g. https://app.example.com)")))
+        let allow_origins = (allow_origins.iter())
+            .map(|o| match o.contains('*') {
+                true => Err(format!("--allow-origin {o:?}: wildcards are not supported; name each origin exactly (scheme://host[:port])")),
+                false => origin(o).ok_or(format!("--allow-origin {o:?} is not an exact origin (scheme://host[:port] and nothing after it, e.g. https://app.example.com)")),
+            })
             .collect::<Result<_, _>>()?;
         Ok(Self {
             listen,
@@ -156,6 +158,10 @@ impl Options {
 /// `text` as an origin with its port explicit (`https://host` is `https://host:443`), or `None`
 /// when it is not one: an http or https URL with a host and nothing after it.
 fn origin(text: &str) -> Option<String> {
+    // The URI parser reads `localhost:*` as port 80; a wildcard is never an exact origin.
+    if text.contains('*') {
+        return None;
+    }
     let uri: axum::http::Uri = text.parse().ok()?;
     let scheme = uri.scheme_str()?.to_ascii_lowercase();
     let default_port = match scheme.as_str() {
@@ -291,6 +297,8 @@ mod tests {
             Some("http://[::1]:8080")
         );
         for bad in [
+            "http://localhost:*",
+            "http://*.example.com",
             "app.example.com",
             "ftp://example.com",
             "https://example.com/path",
