@@ -61,6 +61,8 @@ struct Exporter {
     demo: bool,
     latest: watch::Sender<Arc<Snapshot>>,
     running: AtomicBool,
+    /// Set at shutdown: scrapes waiting on a round answer at once with what there is.
+    stopping: watch::Sender<bool>,
 }
 
 /// Serves until SIGTERM or SIGINT.
@@ -83,6 +85,7 @@ pub async fn run(args: Args) -> Result<ExitCode, String> {
         demo: demo.is_some(),
         latest: watch::Sender::new(Arc::new(first)),
         running: AtomicBool::new(false),
+        stopping: watch::Sender::new(false),
     });
     // The first round starts now, so the first scrape rarely waits.
     exporter.start_round();
@@ -91,8 +94,10 @@ pub async fn run(args: Args) -> Result<ExitCode, String> {
         .route("/metrics", get(metrics))
         .route("/", get(index))
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found: try /metrics\n") })
-        .with_state(exporter);
-    server.run(app, || {}).await;
+        .with_state(exporter.clone());
+    server
+        .run(app, || drop(exporter.stopping.send_replace(true)))
+        .await;
     drop(demo);
     Ok(ExitCode::SUCCESS)
 }
@@ -125,7 +130,11 @@ impl Exporter {
         let fresh = (next.borrow().finished).is_some_and(|(at, _)| at.elapsed() < self.cache);
         if !fresh {
             self.start_round();
-            let _ = tokio::time::timeout(wait, next.changed()).await;
+            let mut stopping = self.stopping.subscribe();
+            tokio::select! {
+                _ = tokio::time::timeout(wait, next.changed()) => {}
+                _ = stopping.wait_for(|stop| *stop) => {}
+            }
         }
         let snapshot = next.borrow().clone();
         self.render(&snapshot)
