@@ -96,7 +96,9 @@ pub async fn run(args: Args) -> Result<ExitCode, String> {
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found: try /metrics\n") })
         .with_state(exporter.clone());
     server
-        .run(app, || drop(exporter.stopping.send_replace(true)))
+        .run(app, || {
+            exporter.stopping.send_replace(true);
+        })
         .await;
     drop(demo);
     Ok(ExitCode::SUCCESS)
