@@ -5,6 +5,7 @@ mod loopback;
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
+use std::time::Duration;
 
 fn server(args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_balance-mcp"));
@@ -306,4 +307,37 @@ fn protocol_edges_are_answered_never_a_crash() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// With its stdout's reader gone, the server ends even though stdin stays open.
+#[cfg(unix)]
+#[test]
+fn a_closed_stdout_ends_it_while_stdin_stays_open() {
+    let mut child = server(&["--demo"], &[])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let stdin = child.stdin.take().expect("stdin");
+    std::thread::sleep(Duration::from_millis(500));
+    drop(child.stdout.take());
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(5) {
+            let _ = child.kill();
+            panic!("still running 5 s after its stdout closed");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    drop(stdin);
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(status.success(), "{status:?}");
 }

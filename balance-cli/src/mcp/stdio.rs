@@ -5,6 +5,8 @@
 //! - a notification before the `initialize` request is ignored, as the MCP lifecycle allows;
 //!   rmcp ends the session on one.
 //!
+//! It also ends the session when stdout's reader goes away, where rmcp would wait for stdin.
+//!
 //! Everything else passes through untouched, one line at a time, and rmcp's answers and these
 //! errors reach stdout as whole lines.
 
@@ -23,8 +25,14 @@ pub fn transport() -> DuplexStream {
         let mut stdin = tokio::io::BufReader::new(tokio::io::stdin());
         let mut initialized = false;
         let mut line = Vec::new();
+        let mut stdout_gone = std::pin::pin!(stdout_closed());
         loop {
-            match read_line(&mut stdin, &mut line).await {
+            let read = tokio::select! {
+                read = read_line(&mut stdin, &mut line) => read,
+                // Nobody reads the answers any more: end as if stdin had closed.
+                () = &mut stdout_gone => break,
+            };
+            match read {
                 Ok(Line::Whole) => {}
                 Ok(Line::TooLong) => {
                     let error = serde_json::json!({
@@ -75,6 +83,26 @@ pub fn transport() -> DuplexStream {
         }
     });
     rmcp_side
+}
+
+/// Resolves when stdout is a pipe or socket whose reader has gone (the poll reports an error on
+/// it); never for a file, a terminal, or off Unix, where no write can tell sooner.
+async fn stdout_closed() {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsFd;
+        use tokio::io::{Interest, unix::AsyncFd};
+        // Deprecated for fds borrowed from elsewhere; this one is an owned duplicate, and
+        // `register_with_interest` would take `unsafe`. No O_NONBLOCK is set on the pipe.
+        #[allow(deprecated)]
+        let watched = (std::io::stdout().as_fd().try_clone_to_owned())
+            .and_then(|fd| AsyncFd::with_interest(fd, Interest::ERROR));
+        if let Ok(fd) = watched {
+            let _ = fd.ready(Interest::ERROR).await;
+            return;
+        }
+    }
+    std::future::pending::<()>().await
 }
 
 enum Line {
