@@ -710,3 +710,145 @@ fn without_a_usable_token_it_refuses_to_start_with_one_line() {
     let (code, _, stderr) = server.terminate();
     assert_eq!(code, Some(0), "{stderr}");
 }
+
+/// A stranger without the token holds 300 idle connections open, reopening each as it is cut;
+/// a token holder's `initialize` still answers within 1 s.
+#[tokio::test(flavor = "multi_thread")]
+async fn three_hundred_idle_strangers_do_not_slow_a_token_holder() {
+    let twilio = httpmock::MockServer::start_async().await;
+    let server = against(&twilio.base_url(), &[]);
+    let address = server
+        .url
+        .trim_start_matches("http://")
+        .trim_end_matches("/mcp")
+        .to_owned();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut strangers = Vec::new();
+    for _ in 0..300 {
+        let (address, stop) = (address.clone(), stop.clone());
+        strangers.push(tokio::spawn(async move {
+            use tokio::io::AsyncReadExt;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let Ok(mut idle) = tokio::net::TcpStream::connect(&address).await else {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    continue;
+                };
+                // Held until the server cuts it, then opened again.
+                let _ = idle.read(&mut [0; 64]).await;
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let auth = bearer(TOKEN);
+    for _ in 0..3 {
+        let started = Instant::now();
+        let response = post(
+            &server,
+            &[("authorization", &auth)],
+            initialize().to_string(),
+        )
+        .await;
+        assert_eq!(response.status(), 200);
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "took {:?}",
+            started.elapsed()
+        );
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    strangers.iter().for_each(tokio::task::JoinHandle::abort);
+}
+
+/// One GET event stream per session: a second gets 409 while the first is open, and the slot
+/// frees when it closes.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_session_holds_one_event_stream_at_most() {
+    let twilio = httpmock::MockServer::start_async().await;
+    let server = against(&twilio.base_url(), &[]);
+    let auth = bearer(TOKEN);
+    let opened = post(
+        &server,
+        &[("authorization", &auth)],
+        initialize().to_string(),
+    )
+    .await;
+    let session = opened.headers()["mcp-session-id"]
+        .to_str()
+        .expect("id")
+        .to_owned();
+    let initialized = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+    let headers = [
+        ("authorization", auth.as_str()),
+        ("mcp-session-id", session.as_str()),
+    ];
+    post(&server, &headers, initialized.to_string()).await;
+    let stream = |server: &Server| {
+        http()
+            .get(&server.url)
+            .header("authorization", &auth)
+            .header("mcp-session-id", &session)
+            .header("accept", "text/event-stream")
+            .send()
+    };
+    let first = stream(&server).await.expect("answer");
+    assert_eq!(first.status(), 200);
+    let second = stream(&server).await.expect("answer");
+    assert_eq!(second.status(), 409);
+    drop(first);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let again = stream(&server).await.expect("answer");
+        if again.status() == 200 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the slot never freed: {}",
+            again.status()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Sessions opened and never used again (the `initialize` answer went nowhere) expire within
+/// 30 s, so they cannot hold `--max-sessions` for the 5-minute idle timeout.
+#[tokio::test(flavor = "multi_thread")]
+async fn abandoned_sessions_expire_within_30_s() {
+    let twilio = httpmock::MockServer::start_async().await;
+    let server = against(&twilio.base_url(), &["--max-sessions", "2"]);
+    let auth = bearer(TOKEN);
+    for _ in 0..2 {
+        let opened = post(
+            &server,
+            &[("authorization", &auth)],
+            initialize().to_string(),
+        )
+        .await;
+        assert_eq!(opened.status(), 200);
+    }
+    let full = post(
+        &server,
+        &[("authorization", &auth)],
+        initialize().to_string(),
+    )
+    .await;
+    assert_eq!(full.status(), 503);
+    let started = Instant::now();
+    loop {
+        let response = post(
+            &server,
+            &[("authorization", &auth)],
+            initialize().to_string(),
+        )
+        .await;
+        if response.status() == 200 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(32),
+            "still full after 32 s"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}

@@ -10,7 +10,9 @@
 //!    server's own loopback origins, or one given with `--allow-origin`; 403 otherwise, the MCP
 //!    specification's defence against DNS rebinding), then the body cap (413 past
 //!    [`MAX_BODY`]);
-//! 4. for a request that opens a session, the session cap (503 past `--max-sessions`).
+//! 4. for a request that opens a session, the session cap (503 past `--max-sessions`); a
+//!    session not used again within 30 s of its `initialize` is closed;
+//! 5. for a GET event stream, one per session (409 for a second).
 //!
 //! The server runs on the HTTP stack `balance serve` uses too (`crate::server`): its header
 //! timeout, connection cap and body cap apply, and SIGTERM or SIGINT ends every session and its
@@ -20,18 +22,24 @@
 
 use super::BalanceServer;
 use crate::server::{MAX_BODY, Server};
+use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::Method;
 use axum::http::StatusCode;
 use axum::http::header::{AUTHORIZATION, HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use http_body_util::BodyExt;
+use rmcp::transport::streamable_http_server::SessionManager;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
 use secrecy::{ExposeSecret, SecretString};
+use std::collections::HashSet;
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::Mutex;
+use std::time::Duration;
 use subtle::ConstantTimeEq;
 
 /// The header that names a request's MCP session.
@@ -201,10 +209,17 @@ struct Gate {
     max_sessions: usize,
     // Check-then-create must be one step, or two clients could both take the last slot.
     opening: tokio::sync::Mutex<()>,
+    /// Sessions that have answered `initialize` and not been used since.
+    unused: Mutex<HashSet<String>>,
+    /// Sessions with their GET event stream open.
+    streaming: Arc<Mutex<HashSet<String>>>,
 }
 
+/// A session nobody uses after its `initialize` (an abandoned one, say) closes after this.
+const UNUSED_SESSION_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// The token check; then, for a request that opens a session (a POST without a session id),
-/// the session cap, as a 503 (rmcp has no cap of its own).
+/// the session cap, as a 503 (rmcp has no cap of its own); one GET stream per session.
 async fn admit(State(gate): State<Arc<Gate>>, request: Request, next: Next) -> Response {
     if !gate.token.admits(request.headers()) {
         let why = "Unauthorized: send Authorization: Bearer <token>, the token this server was \
@@ -217,9 +232,42 @@ async fn admit(State(gate): State<Arc<Gate>>, request: Request, next: Next) -> R
         )
             .into_response();
     }
-    if request.method() != Method::POST || request.headers().contains_key(SESSION_ID) {
-        return next.run(request).await;
+    let session = (request.headers().get(SESSION_ID))
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    match (request.method(), session) {
+        (&Method::POST, None) => open_session(&gate, request, next).await,
+        (&Method::GET, Some(id)) => {
+            lock(&gate.unused).remove(&id);
+            if !lock(&gate.streaming).insert(id.clone()) {
+                let why = "Conflict: this session already has its event stream open";
+                return (StatusCode::CONFLICT, why).into_response();
+            }
+            let response = next.run(request).await;
+            // The slot is free again when the stream's body is dropped (or at once on an error).
+            let streaming = gate.streaming.clone();
+            let guard = Guard(move || {
+                lock(&streaming).remove(&id);
+            });
+            let body = |body: Body| {
+                Body::new(body.map_frame(move |frame| {
+                    let _held_until_the_body_goes = &guard;
+                    frame
+                }))
+            };
+            response.map(body)
+        }
+        (_, Some(id)) => {
+            lock(&gate.unused).remove(&id);
+            next.run(request).await
+        }
+        (_, None) => next.run(request).await,
     }
+}
+
+/// `initialize`: within the session cap, and closed unless used within
+/// [`UNUSED_SESSION_TIMEOUT`].
+async fn open_session(gate: &Arc<Gate>, request: Request, next: Next) -> Response {
     let _one_at_a_time = gate.opening.lock().await;
     if gate.sessions.sessions.read().await.len() >= gate.max_sessions {
         let why = "Service Unavailable: this server's sessions are all in use \
@@ -227,7 +275,37 @@ async fn admit(State(gate): State<Arc<Gate>>, request: Request, next: Next) -> R
         let retry = [(RETRY_AFTER, HeaderValue::from_static("5"))];
         return (StatusCode::SERVICE_UNAVAILABLE, retry, why).into_response();
     }
-    next.run(request).await
+    let response = next.run(request).await;
+    let id = response
+        .headers()
+        .get(SESSION_ID)
+        .and_then(|v| v.to_str().ok());
+    if let Some(id) = id.map(str::to_owned) {
+        lock(&gate.unused).insert(id.clone());
+        let gate = gate.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(UNUSED_SESSION_TIMEOUT).await;
+            if lock(&gate.unused).remove(&id) {
+                let _ = gate.sessions.close_session(&id.into()).await;
+            }
+        });
+    }
+    response
+}
+
+/// Runs its closure when dropped.
+struct Guard<F: FnMut()>(F);
+
+impl<F: FnMut()> Drop for Guard<F> {
+    fn drop(&mut self) {
+        (self.0)()
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Serves `server` over Streamable HTTP until SIGTERM or SIGINT.
@@ -260,6 +338,8 @@ pub async fn serve(server: BalanceServer, options: Options) -> Result<(), String
         sessions,
         max_sessions: options.max_sessions,
         opening: tokio::sync::Mutex::new(()),
+        unused: Mutex::default(),
+        streaming: Arc::default(),
     });
     let app = axum::Router::new()
         .route_service("/mcp", mcp)
