@@ -43,9 +43,9 @@ fn generate() -> Result<(), String> {
         .with_interface(progenitor::InterfaceStyle::Positional)
         // Lets users and tests publish JSON Schemas of the exact wire types.
         .with_derive("schemars::JsonSchema")
-        // The client carries ResponseLimits, and hooks.rs must implement ClientHooks for it: the body
+        // The client carries RequestSettings, and hooks.rs must implement ClientHooks for it: the body
         // cap is enforced in the one place every response passes through.
-        .with_inner_type(tokens("crate::ResponseLimits")?)
+        .with_inner_type(tokens("crate::RequestSettings")?)
         .with_hooks(progenitor::HooksMode::Expected);
     let mut generator = progenitor::Generator::new(&settings);
     let tokens = generator

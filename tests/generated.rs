@@ -24,7 +24,7 @@ async fn fetch_balance_sends_the_documented_path_and_decodes_the_example() {
     balance_api_tests::tls_provider();
     let client = Client::new(
         &server.base_url(),
-        balance_api_gen::ResponseLimits::default(),
+        balance_api_gen::RequestSettings::default(),
     );
     let sid: FetchBalanceAccountSid = EXAMPLE_SID.parse().expect("valid SID");
 

@@ -173,3 +173,63 @@ fn the_blocking_client_fetches_the_same_balance_and_batches() {
     assert!(batch.iter().all(|(s, r)| *s == sid && r.is_ok()));
     assert_eq!(mock.calls(), 3);
 }
+
+/// Clients built with `transport_of` share one connection pool, yet each request carries its
+/// own client's credentials.
+#[tokio::test]
+async fn clients_sharing_a_transport_send_their_own_credentials_over_one_connection() {
+    let other_sid = "ACbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+    let other_body = EXAMPLE_BODY.replace(EXAMPLE_SID, other_sid);
+    let server = RawServer::start(move |head| {
+        let body = match sid_in(head) {
+            Some(EXAMPLE_SID) => EXAMPLE_BODY.to_owned(),
+            _ => other_body.clone(),
+        };
+        ok_response(&body)
+    })
+    .await;
+    let first = balance_api::Client::builder()
+        .credentials(token_credentials())
+        .base_url(server.base_url())
+        .build()
+        .expect("client");
+    let other =
+        balance_api::Credentials::auth_token(other_sid.parse().expect("sid"), "other-token")
+            .expect("credentials");
+    let second = balance_api::Client::builder()
+        .credentials(other)
+        .base_url(server.base_url())
+        .transport_of(&first)
+        .build()
+        .expect("client");
+    for _ in 0..3 {
+        first.fetch_balance().await.expect("first");
+        second.fetch_balance().await.expect("second");
+    }
+    assert_eq!(server.requests(), 6);
+    assert_eq!(
+        server.connections(),
+        1,
+        "one pool, one kept-alive connection"
+    );
+    let auths: Vec<String> = server
+        .arrivals()
+        .iter()
+        .map(|(_, head)| {
+            let line = head
+                .lines()
+                .find(|l| l.to_ascii_lowercase().starts_with("authorization:"));
+            line.unwrap_or_default().to_owned()
+        })
+        .collect();
+    let expected_first = format!("authorization: {}", basic(EXAMPLE_SID, TOKEN));
+    let expected_second = format!("authorization: {}", basic(other_sid, "other-token"));
+    for (i, auth) in auths.iter().enumerate() {
+        let expected = if i % 2 == 0 {
+            &expected_first
+        } else {
+            &expected_second
+        };
+        assert!(auth.eq_ignore_ascii_case(expected), "request {i}: {auth}");
+    }
+}

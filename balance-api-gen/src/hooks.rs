@@ -1,8 +1,8 @@
 //! Transport policy at the one seam progenitor leaves for it, `ClientHooks::exec`.
 //!
 //! Rust's orphan rule puts this impl beside the generated `Client`, so it lives in this crate;
-//! its values come from the caller through [`ResponseLimits`] (progenitor's "inner type"), so nothing
-//! here knows about Twilio. Without it the generated code would read a 200 body of any size
+//! its values come from the caller through [`RequestSettings`] (progenitor's "inner type"), so
+//! nothing here knows about Twilio. Without it the generated code would read a 200 body of any size
 //! into memory before decoding it.
 
 use crate::Client;
@@ -28,7 +28,7 @@ tokio::task_local! {
 /// let client = balance_api_gen::Client::new_with_client(
 ///     "http://127.0.0.1:9", // nothing listens: no response, so no header
 ///     reqwest::Client::new(),
-///     balance_api_gen::ResponseLimits::default(),
+///     balance_api_gen::RequestSettings::default(),
 /// );
 /// let sid = "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".parse().expect("a SID");
 /// let name = HeaderName::from_static("twilio-request-id");
@@ -48,33 +48,49 @@ pub async fn noting_header<F: Future>(
         .await
 }
 
-/// Per-client limits the hooks enforce.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ResponseLimits {
+/// What the hooks apply to each request of one client. Clients that share a `reqwest::Client`
+/// (one connection pool and TLS setup) differ here: each its own credentials and limits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestSettings {
     /// Largest response body read; a longer one fails with a body error at that point.
     pub max_body: usize,
+    /// The `Authorization` header each request carries, if any.
+    pub authorization: Option<reqwest::header::HeaderValue>,
+    /// Time for each request, body included, if bounded.
+    pub timeout: Option<std::time::Duration>,
 }
 
-impl Default for ResponseLimits {
-    /// 64 KiB: a balance response is under 200 bytes, an error body under 1 KiB.
+impl Default for RequestSettings {
+    /// 64 KiB: a balance response is under 200 bytes, an error body under 1 KiB; no
+    /// `Authorization`, no timeout beyond the `reqwest::Client`'s.
     fn default() -> Self {
         Self {
             max_body: 64 * 1024,
+            authorization: None,
+            timeout: None,
         }
     }
 }
 
-impl ClientHooks<ResponseLimits> for Client {
+impl ClientHooks<RequestSettings> for Client {
     async fn exec(
         &self,
-        request: reqwest::Request,
+        mut request: reqwest::Request,
         _info: &OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
+        let settings = self.inner();
+        if let Some(authorization) = &settings.authorization {
+            let headers = request.headers_mut();
+            headers.insert(reqwest::header::AUTHORIZATION, authorization.clone());
+        }
+        if let Some(timeout) = settings.timeout {
+            *request.timeout_mut() = Some(timeout);
+        }
         let response = self.client().execute(request).await?;
         let _ = NOTED.try_with(|(name, seen)| {
             *seen.borrow_mut() = response.headers().get(name).cloned();
         });
-        let limit = self.inner().max_body;
+        let limit = settings.max_body;
         // A declared length within the cap is all hyper reads of this body: nothing to bound.
         if response.content_length().is_some_and(|n| n <= limit as u64) {
             return Ok(response);
@@ -95,7 +111,7 @@ impl ClientHooks<ResponseLimits> for Client {
     }
 }
 
-/// Whether `err` (or any error it wraps) is a body that went over [`ResponseLimits::max_body`].
+/// Whether `err` (or any error it wraps) is a body that went over [`RequestSettings::max_body`].
 ///
 /// ```
 /// let plain = std::io::Error::other("reset");

@@ -61,4 +61,4 @@ pub const PROVENANCE: &str = include_str!("../provenance.json");
 pub const ENDPOINT_MARKDOWN: &str = include_str!(concat!(env!("OUT_DIR"), "/endpoint.md"));
 
 mod hooks;
-pub use hooks::{ResponseLimits, is_body_too_large, noting_header};
+pub use hooks::{RequestSettings, is_body_too_large, noting_header};

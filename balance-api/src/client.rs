@@ -7,7 +7,7 @@ use crate::retry::{self, Pause};
 use crate::{AccountSid, Balance, ClientBuilder, Error};
 use futures_util::StreamExt;
 use reqwest::Url;
-use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
+use reqwest::header::HeaderValue;
 use std::sync::Arc;
 use std::time::Instant;
 use tracing::Instrument;
@@ -81,34 +81,20 @@ impl Client {
         }
         let user_agent = HeaderValue::try_from(user_agent)
             .map_err(|_| ConfigError::new("the User-Agent suffix is not a valid header value"))?;
-        let mut headers = HeaderMap::new();
-        headers.insert(AUTHORIZATION, credentials.authorization());
-        // reqwest's rustls-no-provider takes the process's default provider: ring, unless the
-        // application chose one (feature unification hands every reqwest in the program this
-        // choice, so it is made once for all of them, not only for this client).
-        #[cfg(all(feature = "rustls", not(feature = "aws-lc-rs")))]
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let mut http = reqwest::Client::builder();
-        if settings.no_proxy {
-            http = http.no_proxy();
-        }
-        let http = http
-            .default_headers(headers)
-            .user_agent(user_agent)
-            .connect_timeout(settings.connect_timeout)
-            .timeout(settings.timeout)
-            // The Balance endpoint never redirects: a 3xx is reported, never followed, so no
-            // redirect can take the request (or a forged answer) elsewhere, nor loop.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| ConfigError::new("cannot build the HTTP client").because(e))?;
-        let limits = balance_api_gen::ResponseLimits {
+        let http = match &settings.transport {
+            Some(shared) => shared.clone(),
+            None => transport(&settings, user_agent)?,
+        };
+        // Per request, so that clients sharing one transport each send their own.
+        let per_request = balance_api_gen::RequestSettings {
             max_body: settings.max_body,
+            authorization: Some(credentials.authorization()),
+            timeout: Some(settings.timeout),
         };
         // progenitor appends "/2010-04-01/..." to the base, so it must not end in a slash.
         let base = base_url.as_str().trim_end_matches('/');
         let inner = Inner {
-            api: balance_api_gen::Client::new_with_client(base, http, limits),
+            api: balance_api_gen::Client::new_with_client(base, http, per_request),
             account_sid: credentials.account_sid().clone(),
             base_url,
             scrubber: Scrubber::new(&credentials),
@@ -119,6 +105,12 @@ impl Client {
         Ok(Self {
             inner: Arc::new(inner),
         })
+    }
+
+    /// The connection pool and TLS setup, for another client to share.
+    pub(crate) fn transport(&self) -> &reqwest::Client {
+        use progenitor_client::ClientInfo;
+        self.inner.api.client()
     }
 
     /// The URL requests go to (after region and edge).
@@ -250,6 +242,28 @@ impl Client {
         self.inner.scrubber.result(&mut outcome);
         outcome
     }
+}
+
+/// A new connection pool and TLS setup, with the settings that are the transport's own.
+fn transport(settings: &Settings, user_agent: HeaderValue) -> Result<reqwest::Client, BuildError> {
+    // reqwest's rustls-no-provider takes the process's default provider: ring, unless the
+    // application chose one (feature unification hands every reqwest in the program this
+    // choice, so it is made once for all of them, not only for this client).
+    #[cfg(all(feature = "rustls", not(feature = "aws-lc-rs")))]
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut http = reqwest::Client::builder();
+    if settings.no_proxy {
+        http = http.no_proxy();
+    }
+    let http = http
+        .user_agent(user_agent)
+        .connect_timeout(settings.connect_timeout)
+        // The Balance endpoint never redirects: a 3xx is reported, never followed, so no
+        // redirect can take the request (or a forged answer) elsewhere, nor loop.
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| ConfigError::new("cannot build the HTTP client").because(e))?;
+    Ok(http)
 }
 
 impl std::fmt::Debug for Client {

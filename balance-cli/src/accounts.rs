@@ -385,8 +385,8 @@ impl Entry<'_, '_> {
         else {
             return None;
         };
-        // Accounts read with the same credentials at the same host share one client: one
-        // connection pool, and one 429 pause for the one rate limit they share.
+        // Accounts read with the same credentials at the same host share one client: one 429
+        // pause for the one rate limit they share.
         let key = format!(
             "{}:{}:{secret_from}:{region:?}:{edge:?}",
             credentials.account_sid(),
@@ -395,16 +395,21 @@ impl Entry<'_, '_> {
         let client = match clients.get(&key) {
             Some(client) => client.clone(),
             None => {
-                let built =
-                    configure(Client::builder().credentials(credentials)).and_then(|mut b| {
-                        if let Some(region) = region {
-                            b = b.region(region);
-                        }
-                        if let Some(edge) = edge {
-                            b = b.edge(edge);
-                        }
-                        b.build()
-                    });
+                let mut builder = Client::builder().credentials(credentials);
+                // Every account shares one connection pool and TLS setup; each client adds
+                // only what its requests carry (and its own 429 pause).
+                if let Some(transport) = clients.values().next() {
+                    builder = builder.transport_of(transport);
+                }
+                let built = configure(builder).and_then(|mut b| {
+                    if let Some(region) = region {
+                        b = b.region(region);
+                    }
+                    if let Some(edge) = edge {
+                        b = b.edge(edge);
+                    }
+                    b.build()
+                });
                 let client = built
                     .map_err(|e| self.problem(self.span.clone(), crate::one_line(&e)))
                     .ok()?;
