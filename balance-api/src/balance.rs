@@ -4,6 +4,7 @@ use crate::error::DecodeError;
 use crate::untrusted::Shown;
 use crate::{AccountSid, Decimal};
 use balance_api_gen::fetch_balance;
+use serde::ser::Impossible;
 use serde::{Deserialize, Deserializer, Serialize};
 use std::fmt;
 
@@ -101,14 +102,12 @@ impl Balance {
     /// The generated response, read through its field names (which upstream keeps stable),
     /// whatever Rust types progenitor picked for them. A response for another account than
     /// `requested` is refused: it must not pass as the requested account's balance.
-    // `String::from` reads a field whether progenitor made it a `String` or a newtype of one.
-    #[allow(clippy::useless_conversion)]
     pub(crate) fn from_generated(
         body: fetch_balance::Response,
         requested: Option<&AccountSid>,
         request_id: Option<String>,
     ) -> Result<Self, DecodeError> {
-        let account_sid = match (body.account_sid.map(String::from), requested) {
+        let account_sid = match (text(&body.account_sid)?, requested) {
             (None, _) => None,
             (Some(got), Some(asked)) if got == asked.as_str() => Some(asked.clone()),
             (Some(got), Some(asked)) => {
@@ -127,7 +126,7 @@ impl Balance {
                 )
             }
         };
-        let amount = body.balance.map(String::from);
+        let amount = text(&body.balance)?;
         Ok(Self {
             account_sid,
             amount: amount
@@ -135,9 +134,107 @@ impl Balance {
                 .map(Self::parse_amount)
                 .transpose()
                 .map_err(DecodeError::Amount)?,
-            currency: body.currency.map(String::from),
+            currency: text(&body.currency)?,
             request_id,
         })
+    }
+}
+
+/// A generated field as text, whatever type progenitor gave it (a `String`, a newtype of one, an
+/// `Option` of either), read through its `Serialize` so that no generated type name is leaned on.
+fn text<T: Serialize>(field: &T) -> Result<Option<String>, DecodeError> {
+    field
+        .serialize(Text)
+        .map_err(|NotText(reason)| DecodeError::Json {
+            reason,
+            body: String::new(),
+        })
+}
+
+/// The `Serializer` behind [`text`]: strings and their wrappers, nothing else.
+struct Text;
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct NotText(String);
+
+impl serde::ser::Error for NotText {
+    fn custom<M: fmt::Display>(message: M) -> Self {
+        Self(message.to_string())
+    }
+}
+
+/// The `Serializer` methods for values that are not text: each an error.
+macro_rules! not_text {
+    ($($method:ident($($arg:ty),*) -> $ok:ty;)*) => {$(
+        fn $method(self, $(_: $arg),*) -> Result<$ok, NotText> {
+            Err(NotText(format!("a field is not a string ({})", stringify!($method))))
+        }
+    )*};
+}
+
+impl serde::Serializer for Text {
+    type Ok = Option<String>;
+    type Error = NotText;
+    type SerializeSeq = Impossible<Self::Ok, NotText>;
+    type SerializeTuple = Impossible<Self::Ok, NotText>;
+    type SerializeTupleStruct = Impossible<Self::Ok, NotText>;
+    type SerializeTupleVariant = Impossible<Self::Ok, NotText>;
+    type SerializeMap = Impossible<Self::Ok, NotText>;
+    type SerializeStruct = Impossible<Self::Ok, NotText>;
+    type SerializeStructVariant = Impossible<Self::Ok, NotText>;
+
+    fn serialize_str(self, text: &str) -> Result<Self::Ok, NotText> {
+        Ok(Some(text.to_owned()))
+    }
+    fn serialize_none(self) -> Result<Self::Ok, NotText> {
+        Ok(None)
+    }
+    fn serialize_unit(self) -> Result<Self::Ok, NotText> {
+        Ok(None)
+    }
+    fn serialize_some<T: ?Sized + Serialize>(self, value: &T) -> Result<Self::Ok, NotText> {
+        value.serialize(self)
+    }
+    fn serialize_newtype_struct<T: ?Sized + Serialize>(
+        self,
+        _: &'static str,
+        value: &T,
+    ) -> Result<Self::Ok, NotText> {
+        value.serialize(self)
+    }
+    fn serialize_newtype_variant<T: ?Sized + Serialize>(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: &T,
+    ) -> Result<Self::Ok, NotText> {
+        Err(NotText("a field is not a string (an enum)".into()))
+    }
+    not_text! {
+        serialize_bool(bool) -> Self::Ok;
+        serialize_i8(i8) -> Self::Ok;
+        serialize_i16(i16) -> Self::Ok;
+        serialize_i32(i32) -> Self::Ok;
+        serialize_i64(i64) -> Self::Ok;
+        serialize_u8(u8) -> Self::Ok;
+        serialize_u16(u16) -> Self::Ok;
+        serialize_u32(u32) -> Self::Ok;
+        serialize_u64(u64) -> Self::Ok;
+        serialize_f32(f32) -> Self::Ok;
+        serialize_f64(f64) -> Self::Ok;
+        serialize_char(char) -> Self::Ok;
+        serialize_bytes(&[u8]) -> Self::Ok;
+        serialize_unit_struct(&'static str) -> Self::Ok;
+        serialize_unit_variant(&'static str, u32, &'static str) -> Self::Ok;
+        serialize_seq(Option<usize>) -> Self::SerializeSeq;
+        serialize_tuple(usize) -> Self::SerializeTuple;
+        serialize_tuple_struct(&'static str, usize) -> Self::SerializeTupleStruct;
+        serialize_tuple_variant(&'static str, u32, &'static str, usize) -> Self::SerializeTupleVariant;
+        serialize_map(Option<usize>) -> Self::SerializeMap;
+        serialize_struct(&'static str, usize) -> Self::SerializeStruct;
+        serialize_struct_variant(&'static str, u32, &'static str, usize) -> Self::SerializeStructVariant;
     }
 }
 
