@@ -16,6 +16,7 @@ pub mod mcp;
 pub mod output;
 pub mod serve;
 pub mod server;
+pub mod status_page;
 
 /// Runs `main` on a runtime that is shut down without waiting for its blocking threads: a DNS
 /// lookup stuck in `getaddrinfo` must not keep the process alive past its timeout.

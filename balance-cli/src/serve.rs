@@ -11,6 +11,7 @@ use crate::accounts::{AccountArgs, Target};
 use crate::fetch::{self, InFlight, Outcome, Problem};
 use crate::output::{Report, gauge};
 use crate::server::Server;
+use crate::status_page::{self, Row};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse};
@@ -26,6 +27,9 @@ use tokio::sync::watch;
 /// README); loopback only unless told otherwise.
 const DEFAULT_LISTEN: &str = "127.0.0.1:9877";
 
+/// How long the status page waits for a fresh round before showing what it has.
+const PAGE_WAIT: Duration = Duration::from_secs(2);
+
 /// Prometheus's own default scrape timeout, for scrapers that do not send theirs.
 const DEFAULT_SCRAPE_WAIT: Duration = Duration::from_secs(10);
 
@@ -34,7 +38,7 @@ const DEFAULT_SCRAPE_WAIT: Duration = Duration::from_secs(10);
 pub struct Args {
     #[command(flatten)]
     accounts: AccountArgs,
-    /// Address to serve on: GET /metrics, and GET / (a page linking to it).
+    /// Address to serve on: GET /metrics, and GET / (a status page for people).
     #[arg(long, value_name = "ADDR", default_value = DEFAULT_LISTEN)]
     listen: SocketAddr,
     /// How long fetched balances are served before a scrape starts a new round: seconds (60)
@@ -48,6 +52,8 @@ struct Snapshot {
     outcomes: Vec<Outcome>,
     /// When each account last answered, across rounds.
     last_success: Vec<Option<SystemTime>>,
+    /// When each failing account's fetches started failing, across rounds.
+    failing_since: Vec<Option<SystemTime>>,
     /// When the round ended (None before the first).
     finished: Option<(Instant, SystemTime)>,
     took: Duration,
@@ -74,6 +80,7 @@ pub async fn run(args: Args) -> Result<ExitCode, String> {
     let first = Snapshot {
         outcomes: targets.iter().map(|_| Err(Problem::NotYet)).collect(),
         last_success: targets.iter().map(|_| None).collect(),
+        failing_since: targets.iter().map(|_| None).collect(),
         finished: None,
         took: Duration::ZERO,
     };
@@ -104,11 +111,25 @@ pub async fn run(args: Args) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn index() -> Html<&'static str> {
-    Html(
-        "<!doctype html><title>balance serve</title><h1>Twilio balances</h1>\n\
-         <p><a href=\"/metrics\">Metrics</a></p>\n",
-    )
+/// The status page: what the cache holds, after at most a short wait for a fresh round.
+async fn index(State(exporter): State<Arc<Exporter>>) -> Html<String> {
+    let snapshot = exporter.current(PAGE_WAIT).await;
+    let rows: Vec<Row> = (exporter.targets.iter().zip(&snapshot.outcomes))
+        .zip(&snapshot.failing_since)
+        .map(|((target, outcome), since)| Row {
+            target,
+            outcome,
+            failing_since: *since,
+        })
+        .collect();
+    let last_round = snapshot.finished.map(|(_, at)| at);
+    let running = exporter.running.load(SeqCst);
+    Html(status_page::render(
+        &rows,
+        exporter.demo,
+        last_round,
+        running,
+    ))
 }
 
 async fn metrics(State(exporter): State<Arc<Exporter>>, headers: HeaderMap) -> impl IntoResponse {
@@ -128,6 +149,13 @@ impl Exporter {
     /// The metrics, from the cache while it is fresh; else from the round this scrape starts
     /// or joins, if it ends within `wait`.
     async fn scrape(self: &Arc<Self>, wait: Duration) -> String {
+        let snapshot = self.current(wait).await;
+        self.render(&snapshot)
+    }
+
+    /// The cache while it is fresh; else the round this call starts or joins, if it ends
+    /// within `wait` (or what there is, at shutdown).
+    async fn current(self: &Arc<Self>, wait: Duration) -> Arc<Snapshot> {
         let mut next = self.latest.subscribe();
         let fresh = (next.borrow().finished).is_some_and(|(at, _)| at.elapsed() < self.cache);
         if !fresh {
@@ -138,8 +166,7 @@ impl Exporter {
                 _ = stopping.wait_for(|stop| *stop) => {}
             }
         }
-        let snapshot = next.borrow().clone();
-        self.render(&snapshot)
+        next.borrow().clone()
     }
 
     /// A round of fetches, unless one is already running.
@@ -157,9 +184,13 @@ impl Exporter {
             let last_success = (outcomes.iter().zip(&previous.last_success))
                 .map(|(outcome, before)| if outcome.is_ok() { Some(now) } else { *before })
                 .collect();
+            let failing_since = (outcomes.iter().zip(&previous.failing_since))
+                .map(|(outcome, before)| outcome.is_err().then(|| before.unwrap_or(now)))
+                .collect();
             exporter.latest.send_replace(Arc::new(Snapshot {
                 outcomes,
                 last_success,
+                failing_since,
                 finished: Some((Instant::now(), now)),
                 took: started.elapsed(),
             }));

@@ -584,3 +584,152 @@ async fn a_real_prometheus_scrapes_every_account() {
     );
     println!("Prometheus answered: {last}");
 }
+
+/// Headless chromium's rendering of `url`: the DOM after load, and a screenshot at `png`.
+/// `None` where chromium is not installed (.ci/run installs it).
+fn chromium(url: &str, png: &Path) -> Option<String> {
+    let browser = ["chromium", "chromium-browser"].into_iter().find(|b| {
+        Command::new(b)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    })?;
+    let run = |extra: &[&str]| {
+        Command::new(browser)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--hide-scrollbars",
+            ])
+            .args(extra)
+            .arg(url)
+            .output()
+            .expect("chromium runs")
+    };
+    let shot = format!("--screenshot={}", png.display());
+    assert!(run(&["--window-size=480,720", &shot]).status.success());
+    Some(text(&run(&["--dump-dom"]).stdout))
+}
+
+/// The DOM's text as a person reads it: tags dropped, entities decoded.
+fn rendered_text(dom: &str) -> String {
+    let mut text = String::new();
+    let mut in_tag = false;
+    for c in dom.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => {
+                in_tag = false;
+                text.push(' ');
+            }
+            c if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    let text = text
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"");
+    text.replace("&#39;", "'").replace("&amp;", "&")
+}
+
+/// The page at `/`, as a browser shows it: one row per account in each state, the name that
+/// looks like markup shown as text, the last round's time and a link to the metrics.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_status_page_shows_every_state_in_a_real_browser() {
+    let twilio = MockServer::start_async().await;
+    answer(
+        &twilio,
+        PARENT,
+        200,
+        balance_body(PARENT, Some("42.10")),
+        Duration::ZERO,
+    )
+    .await;
+    answer(
+        &twilio,
+        CHILD,
+        200,
+        balance_body(CHILD, None),
+        Duration::ZERO,
+    )
+    .await;
+    answer(&twilio, GONE, 404, NOT_FOUND.to_owned(), Duration::ZERO).await;
+    const LOW: &str = "AC44444444444444444444444444444444";
+    answer(
+        &twilio,
+        LOW,
+        200,
+        balance_body(LOW, Some("3.50")),
+        Duration::ZERO,
+    )
+    .await;
+    let dir = tempfile::tempdir().expect("dir");
+    let config = dir.path().join("accounts.toml");
+    let entry = |name: &str, sid: &str, min: &str| {
+        format!(
+            "[[account]]\nname = '{name}'\naccount_sid = \"{sid}\"\nparent_account_sid = \"{PARENT}\"\nauth_token_env = \"TEST_TOKEN\"\nmin = \"{min}\"\n\n"
+        )
+    };
+    let text_of_config = [
+        entry("<script>alert(1)</script>", PARENT, "10"),
+        entry("low", LOW, "5"),
+        entry("gone", GONE, "10"),
+        entry("child", CHILD, "10"),
+    ]
+    .concat();
+    std::fs::write(&config, text_of_config).expect("write");
+    let config = config.to_string_lossy().into_owned();
+    let exporter = start(
+        &["--config", &config, "--base-url", &twilio.base_url()],
+        &CONFIGURED,
+    );
+    scrape(&exporter, Some("10")).await; // the first round is in
+
+    let png = Path::new(env!("CARGO_TARGET_TMPDIR")).join("status-page.png");
+    let Some(dom) = chromium(&format!("{}/", exporter.url), &png) else {
+        eprintln!("SKIPPED: no chromium to render the page with");
+        return;
+    };
+    assert!(
+        std::fs::metadata(&png).is_ok_and(|m| m.len() > 1000),
+        "a screenshot at {png:?}"
+    );
+    assert!(!dom.contains("<script>"), "the name stays text: {dom}");
+    let page = rendered_text(&dom);
+    let words: Vec<&str> = page.split_whitespace().collect();
+    let page = words.join(" ");
+    eprintln!("status page text: {page}");
+    for expected in [
+        "Twilio balances",
+        "Last round: 20",
+        "Metrics",
+        &format!("<script>alert(1)</script> ok 42.10 USD 10 {PARENT}"),
+        &format!("low below minimum 3.50 USD 5 {LOW}"),
+        "gone down since 20",
+        &format!(
+            "Twilio error 20404 (HTTP 404 Not Found): The requested resource was not found; see https://www.twilio.com/docs/errors/20404 10 {GONE}"
+        ),
+        "child subaccount: no balance of its own",
+        &format!("no balance information 10 {CHILD}"),
+    ] {
+        assert!(page.contains(expected), "{expected:?} in {page}");
+    }
+
+    let demo = start(&["--demo"], &[]);
+    scrape(&demo, Some("10")).await;
+    let dom = chromium(
+        &format!("{}/", demo.url),
+        &png.with_file_name("status-demo.png"),
+    )
+    .expect("chromium");
+    let page = rendered_text(&dom)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        page.contains("DEMO DATA") && page.contains("demo 0.05 USD"),
+        "{page}"
+    );
+}

@@ -50,7 +50,8 @@ struct Cli {
 
 #[derive(clap::Subcommand, Debug)]
 enum Command {
-    /// Serve the balances to Prometheus: GET /metrics, cached and shared between scrapes.
+    /// Serve the balances to Prometheus (GET /metrics, cached and shared between scrapes) and
+    /// to people (GET /, a status page).
     Serve(serve::Args),
 }
 
