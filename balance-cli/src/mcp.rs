@@ -6,9 +6,10 @@ pub mod http;
 mod resources;
 pub mod stdio;
 
+use crate::accounts::Target;
 use crate::fetch::{self, InFlight, Problem};
 use crate::json::{BalanceJson, Failure};
-use balance_api::{AccountSid, Balance, Client};
+use balance_api::{AccountSid, Balance};
 use rmcp::handler::server::{router::tool::ToolRouter, wrapper::Parameters};
 use rmcp::model::{
     Implementation, ListResourcesResult, PaginatedRequestParams, ReadResourceRequestParams,
@@ -17,31 +18,37 @@ use rmcp::model::{
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, Json, RoleServer, ServerHandler, schemars, tool, tool_handler, tool_router};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Arguments of `get_balance`.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GetBalanceArgs {
-    /// The Account SID (AC followed by 32 hex digits) of the account or subaccount to read.
-    /// Omit it for the account the server's credentials belong to.
+    /// The Account SID (AC followed by 32 hex digits) of the account or subaccount to read, or
+    /// the name of a configured account. Omit it for the account the server's credentials
+    /// belong to (with a config file: its first account).
     #[serde(default, deserialize_with = "present")]
     #[schemars(with = "AccountSid", transform = drop_default)]
     pub account_sid: Option<String>,
 }
 
-/// Absent is `None`; present must be a string: `null` is no SID, not "the parent account".
-fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    String::deserialize(d).map(Some)
+/// Absent is `None`; present must be a value: `null` is no SID, not "the parent account".
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
 }
 
 /// Arguments of `get_balances`.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GetBalancesArgs {
-    /// The Account SIDs to read, 1 to 100 of them, e.g. every subaccount of the parent.
-    #[schemars(with = "Vec<AccountSid>", length(min = 1, max = 100))]
-    pub account_sids: Vec<String>,
+    /// The Account SIDs (or configured names) to read, 1 to 100 of them, e.g. every subaccount
+    /// of the parent. Omit it for every configured account.
+    #[serde(default, deserialize_with = "present")]
+    #[schemars(with = "Vec<AccountSid>", length(min = 1, max = 100), transform = drop_default)]
+    pub account_sids: Option<Vec<String>>,
 }
 
 /// `#[serde(default)]` makes schemars write `"default": null`, which is not a valid SID.
@@ -69,10 +76,13 @@ pub struct Balances {
     pub balances: Vec<BatchEntry>,
 }
 
-/// The server: one client, its limits, and whether it talks to the demo server.
+/// The server: the accounts it reads (a config file's, or the credentials' own), its limits,
+/// and whether it talks to the demo server.
 #[derive(Clone)]
 pub struct BalanceServer {
-    client: Client,
+    /// The first reads any SID not configured, unless a config file named them all.
+    accounts: Arc<Vec<Target>>,
+    configured: bool,
     demo: bool,
     /// Time for one tool call as a whole; a batch answers with what finished by then.
     call_timeout: Duration,
@@ -83,20 +93,67 @@ pub struct BalanceServer {
 
 #[tool_router]
 impl BalanceServer {
-    /// Serves balances read with `client`; `demo` marks every result as demo data.
-    pub fn new(client: Client, demo: bool, call_timeout: Duration, in_flight: InFlight) -> Self {
+    /// Serves the balances of `accounts` (at least one): a config file's when `configured`,
+    /// else the credentials' own account, whose client also reads any other SID asked for;
+    /// `demo` marks every result as demo data.
+    pub fn new(
+        accounts: Vec<Target>,
+        configured: bool,
+        demo: bool,
+        call_timeout: Duration,
+        in_flight: InFlight,
+    ) -> Self {
+        let mut tool_router = Self::tool_router();
+        if configured {
+            let names: Vec<&str> = accounts.iter().filter_map(|t| t.name.as_deref()).collect();
+            name_accounts(&mut tool_router, &names);
+        }
         Self {
-            client,
+            accounts: Arc::new(accounts),
+            configured,
             demo,
             call_timeout,
             in_flight,
-            tool_router: Self::tool_router(),
+            tool_router,
+        }
+    }
+
+    /// The account `text` names (a configured name or a SID), with its client.
+    fn target(&self, text: &str) -> Result<Target, String> {
+        let named = self
+            .accounts
+            .iter()
+            .find(|t| t.name.as_deref() == Some(text) || t.account.as_str() == text);
+        if let Some(target) = named {
+            return Ok(target.clone());
+        }
+        let account: AccountSid = text.parse().map_err(|e: balance_api::InvalidSid| {
+            let names: Vec<&str> = self
+                .accounts
+                .iter()
+                .filter_map(|t| t.name.as_deref())
+                .collect();
+            match self.configured {
+                true => format!("{e}; the configured names are {}", names.join(", ")),
+                false => e.to_string(),
+            }
+        })?;
+        match self.configured {
+            true => Err(format!(
+                "{account} is not an account of this server's config file"
+            )),
+            false => Ok(Target {
+                name: None,
+                account,
+                min: None,
+                client: self.accounts[0].client.clone(),
+            }),
         }
     }
 
     /// The outcome of each account, in order, within the call's time limit.
-    async fn fetch(&self, accounts: &[AccountSid]) -> Vec<fetch::Outcome> {
-        let jobs = accounts.iter().map(|account| (&self.client, account));
+    async fn fetch(&self, targets: &[Target]) -> Vec<fetch::Outcome> {
+        let jobs = targets.iter().map(|t| (&t.client, &t.account));
         fetch::within(jobs, &self.in_flight, Some(self.call_timeout)).await
     }
 
@@ -117,13 +174,13 @@ impl BalanceServer {
         &self,
         Parameters(args): Parameters<GetBalanceArgs>,
     ) -> Result<Json<BalanceJson>, String> {
-        let account = match &args.account_sid {
-            Some(text) => text.parse().map_err(|e| format!("account_sid: {e}"))?,
-            None => self.client.account_sid().clone(),
+        let target = match &args.account_sid {
+            Some(text) => self.target(text).map_err(|e| format!("account_sid: {e}"))?,
+            None => self.accounts[0].clone(),
         };
-        let outcome = self.fetch(std::slice::from_ref(&account)).await.pop();
+        let outcome = self.fetch(std::slice::from_ref(&target)).await.pop();
         match outcome.unwrap_or(Err(Problem::NotYet)) {
-            Ok(balance) => Ok(Json(self.result(&account, &balance))),
+            Ok(balance) => Ok(Json(self.result(&target, &balance))),
             Err(problem) => Err(self.describe(&problem)),
         }
     }
@@ -144,23 +201,30 @@ impl BalanceServer {
         &self,
         Parameters(args): Parameters<GetBalancesArgs>,
     ) -> Result<Json<Balances>, String> {
-        if !(1..=100).contains(&args.account_sids.len()) {
-            return Err("account_sids must hold 1 to 100 Account SIDs".into());
-        }
-        // Every SID is checked before the first request.
-        let accounts = (args.account_sids.iter().enumerate())
-            .map(|(i, s)| s.parse().map_err(|e| format!("account_sids[{i}]: {e}")))
-            .collect::<Result<Vec<AccountSid>, String>>()?;
-        let outcomes = self.fetch(&accounts).await;
-        let balances = (accounts.into_iter().zip(outcomes))
-            .map(|(account, outcome)| match outcome {
+        let targets = match &args.account_sids {
+            None if self.configured => self.accounts.to_vec(),
+            None => return Err("account_sids: name 1 to 100 Account SIDs".into()),
+            Some(texts) if !(1..=100).contains(&texts.len()) => {
+                return Err("account_sids must hold 1 to 100 Account SIDs".into());
+            }
+            // Every account is checked before the first request.
+            Some(texts) => (texts.iter().enumerate())
+                .map(|(i, text)| {
+                    self.target(text)
+                        .map_err(|e| format!("account_sids[{i}]: {e}"))
+                })
+                .collect::<Result<Vec<Target>, String>>()?,
+        };
+        let outcomes = self.fetch(&targets).await;
+        let balances = (targets.into_iter().zip(outcomes))
+            .map(|(target, outcome)| match outcome {
                 Ok(balance) => BatchEntry {
-                    result: Some(self.result(&account, &balance)),
-                    account_sid: account,
+                    result: Some(self.result(&target, &balance)),
+                    account_sid: target.account,
                     error: None,
                 },
                 Err(problem) => BatchEntry {
-                    account_sid: account,
+                    account_sid: target.account,
                     result: None,
                     error: Some(match &problem {
                         Problem::Fetch(e) => Failure::new(e, self.describe(&problem)),
@@ -190,8 +254,36 @@ impl BalanceServer {
         }
     }
 
-    fn result(&self, account: &AccountSid, balance: &Balance) -> BalanceJson {
-        BalanceJson::new(account, None, balance, None, self.demo)
+    fn result(&self, target: &Target, balance: &Balance) -> BalanceJson {
+        let name = target.name.as_deref();
+        BalanceJson::new(&target.account, name, balance, target.min, self.demo)
+    }
+}
+
+/// A config file's names in the tools' input schemas, beside the SID form, so an assistant
+/// knows what it may ask for.
+fn name_accounts(router: &mut ToolRouter<BalanceServer>, names: &[&str]) {
+    let either = |sid: &serde_json::Value| {
+        serde_json::json!({"anyOf": [sid, {"type": "string", "enum": names}],
+            "description": format!("An Account SID, or one of the configured accounts: {}", names.join(", "))})
+    };
+    for (tool, field, nested) in [
+        ("get_balance", "account_sid", false),
+        ("get_balances", "account_sids", true),
+    ] {
+        let Some(route) = router.map.get_mut(tool) else {
+            continue;
+        };
+        let mut schema = (*route.attr.input_schema).clone();
+        let property = schema.get_mut("properties").and_then(|p| p.get_mut(field));
+        let slot = match (property, nested) {
+            (Some(p), true) => p.get_mut("items"),
+            (p, _) => p,
+        };
+        if let Some(slot) = slot {
+            *slot = either(slot);
+        }
+        route.attr.input_schema = Arc::new(schema);
     }
 }
 
@@ -204,6 +296,18 @@ impl ServerHandler for BalanceServer {
              endpoint's documentation (its OpenAPI description, where that came from, and a \
              Markdown reference) is available as resources.",
         );
+        if self.configured {
+            let names: Vec<&str> = self
+                .accounts
+                .iter()
+                .filter_map(|t| t.name.as_deref())
+                .collect();
+            instructions.push_str(&format!(
+                " Configured accounts, each billed on its own or through its parent: {}. \
+                 get_balances with no arguments reads them all.",
+                names.join(", ")
+            ));
+        }
         if self.demo {
             instructions.push_str(&format!(
                 " DEMO MODE: every figure is {}.",
@@ -262,15 +366,16 @@ mod tests {
     async fn connect(twilio: &MockServer) -> Session {
         let creds =
             balance_api::Credentials::auth_token(SID.parse().expect("sid"), TOKEN).expect("creds");
-        let client = Client::builder()
+        let client = balance_api::Client::builder()
             .credentials(creds)
             .base_url(twilio.base_url())
             .retry(balance_api::RetryPolicy::none())
             .build()
             .expect("client");
+        let own = crate::accounts::with_client(&client, Vec::new(), None);
         let (server_io, client_io) = tokio::io::duplex(4096);
         let server = tokio::spawn(async move {
-            BalanceServer::new(client, false, Duration::from_secs(30), InFlight::new(8))
+            BalanceServer::new(own, false, false, Duration::from_secs(30), InFlight::new(8))
                 .serve(server_io)
                 .await
                 .ok()

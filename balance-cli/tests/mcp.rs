@@ -2,6 +2,7 @@
 //! nothing but JSON-RPC out, exit 0 when stdin closes.
 
 mod loopback;
+mod support;
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
@@ -340,4 +341,81 @@ fn a_closed_stdout_ends_it_while_stdin_stays_open() {
         started.elapsed()
     );
     assert!(status.success(), "{status:?}");
+}
+
+/// `--config` over stdio: the configured names in the schemas, a name accepted, and
+/// `get_balances {}` reading every account with its own credentials.
+#[test]
+fn a_config_of_three_accounts_over_stdio() {
+    use support::three_accounts::{self, US};
+    let twilio = httpmock::MockServer::start();
+    three_accounts::twilio(&twilio);
+    let dir = tempfile::tempdir().expect("dir");
+    let config = three_accounts::config(dir.path());
+    let mut cmd = server(
+        &[
+            "--config",
+            &config.to_string_lossy(),
+            "--base-url",
+            &twilio.base_url(),
+        ],
+        &three_accounts::ENV,
+    );
+    let (answers, stderr, code) = exchange(
+        &mut cmd,
+        &[
+            initialize("2025-06-18"),
+            initialized(),
+            json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}),
+            call(3, "get_balances", json!({})),
+            call(4, "get_balance", json!({"account_sid": "us-agency"})),
+        ],
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    let tools = answers[1]["result"]["tools"].to_string();
+    assert!(
+        tools.contains("eu-prod-child") && tools.contains("us-agency"),
+        "{tools}"
+    );
+    let all = &answers[2]["result"]["structuredContent"]["balances"];
+    let names: Vec<&str> = (all.as_array().expect("balances").iter())
+        .map(|e| e["result"]["name"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(names, ["eu-prod", "eu-prod-child", "us-agency"], "{all}");
+    let one = &answers[3]["result"]["structuredContent"];
+    assert_eq!(
+        (one["account_sid"].as_str(), one["below_min"].as_bool()),
+        (Some(US), Some(true)),
+        "{one}"
+    );
+}
+
+/// The config's checks and refusals are `balance --config`'s, before anything is served.
+#[test]
+fn a_bad_config_is_refused_with_its_lines() {
+    let dir = tempfile::tempdir().expect("dir");
+    let config = dir.path().join("bad.toml");
+    std::fs::write(
+        &config,
+        "[[account]]\nname = \"a\"\naccount_sid = \"AC123\"\nauth_token = \"inline\"\n",
+    )
+    .expect("write");
+    let out = server(&["--config", &config.to_string_lossy()], &[])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8_lossy(&out.stderr);
+    let shown = config.display();
+    assert!(
+        err.contains(&format!("{shown}:3: `account_sid`: invalid Account SID")),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "{shown}:4: `auth_token` would put a secret in this file"
+        )),
+        "{err}"
+    );
+    assert!(!err.contains("inline"), "{err}");
 }

@@ -3,6 +3,7 @@
 //! client library would not send), with httpmock or a raw socket standing in for Twilio.
 
 mod loopback;
+mod support;
 use rmcp::ServiceExt;
 use rmcp::model::{CallToolRequestParams, ReadResourceRequestParams, ResourceContents};
 use rmcp::transport::StreamableHttpClientTransport;
@@ -851,4 +852,117 @@ async fn abandoned_sessions_expire_within_30_s() {
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
+}
+
+/// `--config`: three separately billed accounts, each read with its own credentials; the
+/// tools' schemas list the configured names, `get_balance` takes one, and `get_balances {}`
+/// reads every account, each with its name, minimum and whether it is below it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_config_of_three_accounts_over_streamable_http() {
+    use support::three_accounts::{self, CHILD, EU, US};
+    let twilio = httpmock::MockServer::start_async().await;
+    tokio::task::block_in_place(|| three_accounts::twilio(&twilio));
+    let dir = tempfile::tempdir().expect("dir");
+    let config = three_accounts::config(dir.path());
+    let config = config.to_string_lossy();
+    let mut env = three_accounts::ENV.to_vec();
+    env.push(("BALANCE_MCP_TOKEN", TOKEN));
+    let server = Server::start(command(
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--base-url",
+            &twilio.base_url(),
+            "--config",
+            &config,
+        ],
+        &env,
+    ));
+    let session = client(&server, TOKEN).await.expect("initialized");
+
+    let tools = session.list_all_tools().await.expect("tools");
+    let get_balance = tools
+        .iter()
+        .find(|t| t.name == "get_balance")
+        .expect("get_balance");
+    let schema = serde_json::to_string(&get_balance.input_schema).expect("schema");
+    for name in ["eu-prod", "eu-prod-child", "us-agency"] {
+        assert!(schema.contains(name), "{schema}");
+    }
+
+    let args = json!({}).as_object().cloned().expect("object");
+    let all = session
+        .call_tool(CallToolRequestParams::new("get_balances").with_arguments(args))
+        .await
+        .expect("get_balances {}");
+    let answer = all.structured_content.expect("structured");
+    eprintln!("get_balances {{}} -> {answer:#}");
+    let entries = answer["balances"].as_array().expect("balances");
+    let summary: Vec<(String, String, Value, Value, Value)> = entries
+        .iter()
+        .map(|e| {
+            let r = &e["result"];
+            let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+            (
+                text(&e["account_sid"]),
+                text(&r["name"]),
+                r["balance"].clone(),
+                r["min"].clone(),
+                r["below_min"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (
+                EU.into(),
+                "eu-prod".into(),
+                json!("42.10"),
+                json!("20"),
+                json!(false)
+            ),
+            (
+                CHILD.into(),
+                "eu-prod-child".into(),
+                Value::Null,
+                json!("20"),
+                json!(false)
+            ),
+            (
+                US.into(),
+                "us-agency".into(),
+                json!("3.50"),
+                json!("5"),
+                json!(true)
+            ),
+        ]
+    );
+
+    let args = json!({"account_sid": "us-agency"})
+        .as_object()
+        .cloned()
+        .expect("object");
+    let one = session
+        .call_tool(CallToolRequestParams::new("get_balance").with_arguments(args))
+        .await
+        .expect("get_balance by name");
+    let result = one.structured_content.expect("structured");
+    assert_eq!(
+        (
+            result["account_sid"].as_str(),
+            result["below_min"].as_bool()
+        ),
+        (Some(US), Some(true))
+    );
+
+    let args = json!({"account_sid": "AC99999999999999999999999999999999"})
+        .as_object()
+        .cloned();
+    let outside = session
+        .call_tool(CallToolRequestParams::new("get_balance").with_arguments(args.expect("object")))
+        .await
+        .expect("an answer");
+    assert_eq!(outside.is_error, Some(true), "{outside:?}");
+    let _ = session.cancel().await;
 }

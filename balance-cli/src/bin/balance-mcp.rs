@@ -8,6 +8,7 @@
 //! starts are one line on stderr.
 
 use balance_api::BuildError;
+use balance_cli::accounts;
 use balance_cli::args::{self, ClientArgs};
 use balance_cli::demo;
 use balance_cli::fetch::InFlight;
@@ -38,6 +39,10 @@ struct Args {
     /// Requests to Twilio in flight at once, across all tool calls.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
     concurrency: u16,
+    /// Several accounts, each with its own credentials: the same TOML file `balance --config`
+    /// reads, with the same checks. `get_balances` with no arguments reads them all.
+    #[arg(long, value_name = "FILE", conflicts_with = "demo")]
+    config: Option<PathBuf>,
     #[command(flatten)]
     client: ClientArgs,
     /// Serve MCP's Streamable HTTP transport at http://ADDR/mcp instead of stdio, e.g.
@@ -102,6 +107,14 @@ async fn serve(args: Args) -> Result<(), String> {
         )?),
         None => None,
     };
+    let call_timeout = args.client.timeout.unwrap_or(DEFAULT_CALL_TIMEOUT);
+    let in_flight = InFlight::new(args.concurrency.into());
+    if let Some(path) = &args.config {
+        let configure = |b| (args.client.apply(b)).map(|b| b.user_agent_suffix("balance-mcp"));
+        let accounts = accounts::from_config(path, None, configure)?.targets;
+        let server = BalanceServer::new(accounts, true, false, call_timeout, in_flight);
+        return serve_on(server, listen).await;
+    }
     let (builder, demo) = match (args::credentials_set(), args.demo) {
         (true, false) => (args.client.builder().map_err(text)?, None),
         (false, false) => return Err(args::NO_CREDENTIALS.into()),
@@ -121,9 +134,15 @@ async fn serve(args: Args) -> Result<(), String> {
         .user_agent_suffix("balance-mcp")
         .build()
         .map_err(text)?;
-    let call_timeout = args.client.timeout.unwrap_or(DEFAULT_CALL_TIMEOUT);
-    let in_flight = InFlight::new(args.concurrency.into());
-    let server = BalanceServer::new(client, demo.is_some(), call_timeout, in_flight);
+    let own = vec![accounts::with_client(&client, Vec::new(), None).remove(0)];
+    let server = BalanceServer::new(own, false, demo.is_some(), call_timeout, in_flight);
+    let served = serve_on(server, listen).await;
+    drop(demo);
+    served
+}
+
+/// Serves `server` over HTTP with `listen`, else over stdio.
+async fn serve_on(server: BalanceServer, listen: Option<http::Options>) -> Result<(), String> {
     if let Some(options) = listen {
         return http::serve(server, options).await;
     }

@@ -48,3 +48,52 @@ pub fn promtool_accepts(metrics: &str) {
         text(&checked.stderr)
     );
 }
+
+/// Three separately billed accounts for the `--config` tests of both programs: `eu-prod` (its
+/// own Auth Token), `eu-prod-child` (read with its parent's token) and `us-agency` (another
+/// main account, another token, below its minimum).
+pub mod three_accounts {
+    pub const EU: &str = "AC5e000000000000000000000000000001";
+    pub const CHILD: &str = "AC5e000000000000000000000000000002";
+    pub const US: &str = "AC05000000000000000000000000000003";
+    pub const ENV: [(&str, &str); 2] = [
+        ("EU_TOKEN", "eu-token-0123456789abcdef012345"),
+        ("US_TOKEN", "us-token-0123456789abcdef012345"),
+    ];
+
+    /// The config file, written in `dir`.
+    pub fn config(dir: &std::path::Path) -> std::path::PathBuf {
+        let file = dir.join("accounts.toml");
+        let text = format!(
+            "[[account]]\nname = \"eu-prod\"\naccount_sid = \"{EU}\"\nauth_token_env = \"EU_TOKEN\"\nmin = \"20\"\n\n\
+             [[account]]\nname = \"eu-prod-child\"\naccount_sid = \"{CHILD}\"\nparent_account_sid = \"{EU}\"\nauth_token_env = \"EU_TOKEN\"\nmin = \"20\"\n\n\
+             [[account]]\nname = \"us-agency\"\naccount_sid = \"{US}\"\nauth_token_env = \"US_TOKEN\"\nmin = \"5\"\n"
+        );
+        std::fs::write(&file, text).expect("write");
+        file
+    }
+
+    /// Twilio answering each account only with the credentials that may read it.
+    pub fn twilio(server: &httpmock::MockServer) {
+        use base64::Engine;
+        let basic = |user: &str, secret: &str| {
+            let pair = format!("{user}:{secret}");
+            format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(pair)
+            )
+        };
+        for (sid, user, secret, balance, currency) in [
+            (EU, EU, ENV[0].1, Some("42.10"), Some("EUR")),
+            (CHILD, EU, ENV[0].1, None, None),
+            (US, US, ENV[1].1, Some("3.50"), Some("USD")),
+        ] {
+            server.mock(|when, then| {
+                when.path(format!("/2010-04-01/Accounts/{sid}/Balance.json"))
+                    .header("authorization", basic(user, secret));
+                let body = serde_json::json!({"account_sid": sid, "balance": balance, "currency": currency});
+                then.status(200).header("content-type", "application/json").body(body.to_string());
+            });
+        }
+    }
+}
