@@ -2,7 +2,7 @@
 # The newcomer's wait, cold (issue 13, item 4): three builds from an EMPTY target directory, with
 # the crates already in ~/.cargo/registry (run `cargo fetch` once beforehand), each timed once:
 #
-#   a. the README's first command, `cargo run -p balance-cli --timings`, with no
+#   a. the README's first command, `cargo run -p balance-cli --timings -- --demo`, with no
 #      TWILIO_* variables: wall time from start until its first stdout line, and to its exit;
 #   b. `cargo test --workspace --timings` until it exits (build + every test);
 #   c. `cargo build --timings` of a new project whose only dependency is balance-api (default
@@ -80,13 +80,13 @@ keep_report() { # target dir, name
 }
 
 step_a() {
-    echo "== a. cargo run -p balance-cli --timings  (CARGO_TARGET_DIR=$COLD_RUN, empty)"
+    echo "== a. cargo run -p balance-cli --timings -- --demo  (CARGO_TARGET_DIR=$COLD_RUN, empty)"
     rm -rf "$COLD_RUN"
     wait_quiet
     local start end rc
     start=$(now)
     set +e
-    (cd "$ROOT" && CARGO_TARGET_DIR="$COLD_RUN" cargo run -p balance-cli --timings \
+    (cd "$ROOT" && CARGO_TARGET_DIR="$COLD_RUN" cargo run -p balance-cli --timings -- --demo \
         2>"$OUT/run.stderr") \
         | python3 -u -c '
 import sys, time
