@@ -313,3 +313,52 @@ fn a_base_url_with_a_query_or_fragment_is_refused() {
         "{bad_edge}"
     );
 }
+
+/// The child half of the test below: run with `HTTP_PROXY` set, in a process of its own.
+#[test]
+#[ignore = "run by a_shared_transport_decides_whether_plain_http_meets_a_proxy, with HTTP_PROXY set"]
+fn child_plain_http_over_a_shared_proxied_transport_is_refused() {
+    if std::env::var_os("HTTP_PROXY").is_none() {
+        return; // run alone: nothing to check
+    }
+    let proxied = Client::builder()
+        .credentials(token_credentials())
+        .build()
+        .expect("a client that uses the system's proxies");
+    // This builder says no proxy, but the transport it borrows goes through one.
+    let err = Client::builder()
+        .credentials(token_credentials())
+        .base_url("http://127.0.0.1:9")
+        .no_proxy()
+        .transport_of(&proxied)
+        .build()
+        .expect_err("refused");
+    assert!(matches!(err, BuildError::Config(_)), "{err:?}");
+    assert!(
+        err.to_string()
+            .contains("through the proxy proxy.example.com"),
+        "{err}"
+    );
+}
+
+/// A shared transport decides whether plain http meets a proxy, not the borrowing builder's own
+/// `no_proxy()`: credentials never go over plain http through a non-loopback proxy.
+#[test]
+fn a_shared_transport_decides_whether_plain_http_meets_a_proxy() {
+    let out = std::process::Command::new(std::env::current_exe().expect("this test binary"))
+        .args([
+            "--ignored",
+            "--exact",
+            "child_plain_http_over_a_shared_proxied_transport_is_refused",
+        ])
+        .env("HTTP_PROXY", "http://proxy.example.com:3128")
+        .env_remove("NO_PROXY")
+        .env_remove("no_proxy")
+        .output()
+        .expect("runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("1 passed"),
+        "{stdout}"
+    );
+}

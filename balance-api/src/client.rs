@@ -82,7 +82,7 @@ impl Client {
         let user_agent = HeaderValue::try_from(user_agent)
             .map_err(|_| ConfigError::new("the User-Agent suffix is not a valid header value"))?;
         let http = match &settings.transport {
-            Some(shared) => shared.clone(),
+            Some((shared, _)) => shared.clone(),
             None => transport(&settings, user_agent)?,
         };
         // Per request, so that clients sharing one transport each send their own.
@@ -107,10 +107,14 @@ impl Client {
         })
     }
 
-    /// The connection pool and TLS setup, for another client to share.
-    pub(crate) fn transport(&self) -> &reqwest::Client {
+    /// The connection pool and TLS setup, and whether it bypasses proxies, for another client
+    /// to share.
+    pub(crate) fn transport(&self) -> (reqwest::Client, bool) {
         use progenitor_client::ClientInfo;
-        self.inner.api.client()
+        (
+            self.inner.api.client().clone(),
+            self.inner.settings.bypasses_proxies(),
+        )
     }
 
     /// The URL requests go to (after region and edge).

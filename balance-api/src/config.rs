@@ -62,7 +62,8 @@ pub(crate) struct Settings {
     pub(crate) user_agent_suffix: Option<String>,
     pub(crate) retry: RetryPolicy,
     pub(crate) max_body: usize,
-    pub(crate) transport: Option<reqwest::Client>,
+    /// A shared transport, and whether it bypasses proxies.
+    pub(crate) transport: Option<(reqwest::Client, bool)>,
 }
 
 impl Default for Settings {
@@ -244,7 +245,7 @@ impl ClientBuilder {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn transport_of(mut self, client: &Client) -> Self {
-        self.settings.transport = Some(client.transport().clone());
+        self.settings.transport = Some(client.transport());
         self
     }
 
@@ -255,6 +256,14 @@ impl ClientBuilder {
 }
 
 impl Settings {
+    /// Whether requests skip the system's proxies: the shared transport's setting when there is
+    /// one (it decides), else this builder's.
+    pub(crate) fn bypasses_proxies(&self) -> bool {
+        self.transport
+            .as_ref()
+            .map_or(self.no_proxy, |(_, bypass)| *bypass)
+    }
+
     /// The URL requests go to: the override as given, or the spec's server with region and edge.
     pub(crate) fn base_url(&self) -> Result<Url, ConfigError> {
         // Checked whether or not a base URL makes them moot: a bad value is a mistake to report.
@@ -289,7 +298,7 @@ impl Settings {
         match url.scheme() {
             "https" => Ok(url),
             "http" if self.allow_insecure_http => Ok(url),
-            "http" if is_loopback(url.host_str()) && self.no_proxy => Ok(url),
+            "http" if is_loopback(url.host_str()) && self.bypasses_proxies() => Ok(url),
             "http" if is_loopback(url.host_str()) => match plain_http_proxy(&url) {
                 Some(proxy) => Err(ConfigError::new(format!(
                     "refusing to send credentials over plain http through the proxy {proxy} \

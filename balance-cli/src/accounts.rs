@@ -213,7 +213,7 @@ pub fn from_config(
     // Editors on some systems save a byte-order mark; it is not part of the TOML.
     let text = raw.strip_prefix('\u{feff}').unwrap_or(&raw);
     let offset = raw.len() - text.len();
-    let line_starts: Vec<usize> = (raw.match_indices('\n')).map(|(i, _)| i + offset).collect();
+    let line_starts: Vec<usize> = raw.match_indices('\n').map(|(i, _)| i).collect();
     let at = |span: &Range<usize>| {
         let line = line_starts.partition_point(|&start| start < span.start + offset) + 1;
         format!("{}:{line}", path.display())
@@ -479,7 +479,7 @@ impl Entry<'_, '_> {
         let (env_key, file_key) = (format!("{kind}_env"), format!("{kind}_file"));
         let (secret, from) = match (self.text(&env_key), self.text(&file_key)) {
             (Some((var, span)), None) => match std::env::var(&var) {
-                Ok(value) if !value.is_empty() => (Some(value), var),
+                Ok(value) if !value.is_empty() => (Some(value), format!("env:{var}")),
                 Ok(_) => (
                     self.none(span, format!("the variable {var} is set but empty")),
                     var,
@@ -492,7 +492,10 @@ impl Entry<'_, '_> {
             (None, Some((file, span))) => {
                 config.secret_files.push(PathBuf::from(&file));
                 let read = input::read_secret(Path::new(&file));
-                (read.map_err(|why| self.problem(span, why)).ok(), file)
+                (
+                    read.map_err(|why| self.problem(span, why)).ok(),
+                    format!("file:{file}"),
+                )
             }
             (Some(_), Some(_)) => {
                 let why = format!("give `{env_key}` or `{file_key}`, not both");

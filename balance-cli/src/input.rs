@@ -36,7 +36,12 @@ pub fn read_list(path: &Path) -> Result<String, String> {
 /// dropped. Errors name the path, never the content.
 pub fn read_secret(path: &Path) -> Result<String, String> {
     let shown = path.display();
+    // Checked before opening, so a FIFO with no writer cannot hang the start.
+    if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) && path.exists() {
+        return Err(format!("{shown} is not a regular file"));
+    }
     let file = File::open(path).map_err(|e| format!("{shown}: {e}"))?;
+    // And again on what was opened, in case the path changed in between.
     let meta = file.metadata().map_err(|e| format!("{shown}: {e}"))?;
     if !meta.is_file() {
         return Err(format!("{shown} is not a regular file"));

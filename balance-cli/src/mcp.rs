@@ -120,10 +120,12 @@ impl BalanceServer {
 
     /// The account `text` names (a configured name or a SID), with its client.
     fn target(&self, text: &str) -> Result<Target, String> {
-        let named = self
-            .accounts
-            .iter()
-            .find(|t| t.name.as_deref() == Some(text) || t.account.as_str() == text);
+        // A SID first: a name that happens to be another account's SID must not shadow it.
+        let named = (self.accounts.iter().find(|t| t.account.as_str() == text)).or_else(|| {
+            self.accounts
+                .iter()
+                .find(|t| t.name.as_deref() == Some(text))
+        });
         if let Some(target) = named {
             return Ok(target.clone());
         }

@@ -59,6 +59,9 @@ impl Server {
                 SocketAddr::V4(_) => TcpSocket::new_v4()?,
                 SocketAddr::V6(_) => TcpSocket::new_v6()?,
             };
+            // A restart need not wait out TIME_WAIT; off Unix the same option would let another
+            // process bind the port too.
+            #[cfg(unix)]
             socket.set_reuseaddr(true)?;
             socket.bind(address)?;
             // std's (and so tokio's) default backlog of 128 fills in a burst of connections,

@@ -360,3 +360,25 @@ async fn a_name_with_a_control_character_is_refused_at_its_line_and_200k_problem
     // A debug build; a release build takes a fraction of this (BENCHMARKS.md).
     assert!(took < std::time::Duration::from_secs(20), "took {took:?}");
 }
+
+/// A config saved with a byte-order mark: problems keep their true line numbers.
+#[test]
+fn a_byte_order_mark_does_not_shift_the_line_numbers() {
+    let dir = tempfile::tempdir().expect("dir");
+    let config = dir.path().join("bom.toml");
+    std::fs::write(
+        &config,
+        format!("\u{feff}[[account]]\nname = \"a\"\naccount_sid = \"{SID}\"\nregoin = \"ie1\"\nauth_token_env = \"T\"\n"),
+    )
+    .expect("write");
+    let out = balance()
+        .env("T", TOKEN)
+        .args(["--config", &config.to_string_lossy()])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    // A problem at the very start of a line is where the line count could slip.
+    let expected = format!("{}:4: unknown key `regoin`", config.display());
+    assert!(err.contains(&expected), "{err}");
+}

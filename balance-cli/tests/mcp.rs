@@ -419,3 +419,13 @@ fn a_bad_config_is_refused_with_its_lines() {
     );
     assert!(!err.contains("inline"), "{err}");
 }
+
+/// Over stdio, stdin is the protocol channel: `--config -` is refused rather than read.
+#[test]
+fn config_from_stdin_is_refused_over_stdio() {
+    let out = server(&["--config", "-"], &[]).output().expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("stdin carries the MCP messages"), "{err}");
+}

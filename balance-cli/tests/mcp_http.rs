@@ -966,3 +966,46 @@ async fn a_config_of_three_accounts_over_streamable_http() {
     assert_eq!(outside.is_error, Some(true), "{outside:?}");
     let _ = session.cancel().await;
 }
+
+/// A token holder whose `initialize` body trickles in holds up no one else's `initialize`.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_trickled_initialize_body_holds_up_no_other_session() {
+    use tokio::io::AsyncWriteExt;
+    let twilio = httpmock::MockServer::start_async().await;
+    let server = against(&twilio.base_url(), &[]);
+    let address = server
+        .url
+        .trim_start_matches("http://")
+        .trim_end_matches("/mcp")
+        .to_owned();
+    let body = initialize().to_string();
+    let mut slow = tokio::net::TcpStream::connect(&address)
+        .await
+        .expect("connect");
+    let head = format!(
+        "POST /mcp HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {TOKEN}\r\n\
+         Content-Type: application/json\r\nAccept: application/json, text/event-stream\r\n\
+         Content-Length: {}\r\n\r\n{}",
+        body.len(),
+        &body[..10]
+    );
+    slow.write_all(head.as_bytes())
+        .await
+        .expect("half a request");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let started = Instant::now();
+    let auth = bearer(TOKEN);
+    let answered = tokio::time::timeout(
+        Duration::from_secs(5),
+        post(&server, &[("authorization", &auth)], body.clone()),
+    )
+    .await
+    .expect("answered while the other body is still trickling");
+    assert_eq!(answered.status(), 200);
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "took {:?}",
+        started.elapsed()
+    );
+    drop(slow);
+}

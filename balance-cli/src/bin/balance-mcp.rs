@@ -110,6 +110,9 @@ async fn serve(args: Args) -> Result<(), String> {
     let call_timeout = args.client.timeout.unwrap_or(DEFAULT_CALL_TIMEOUT);
     let in_flight = InFlight::new(args.concurrency.into());
     if let Some(path) = &args.config {
+        if path.as_os_str() == "-" && listen.is_none() {
+            return Err("--config -: stdin carries the MCP messages here; name a file".into());
+        }
         let configure = |b| (args.client.apply(b)).map(|b| b.user_agent_suffix("balance-mcp"));
         let accounts = accounts::from_config(path, None, configure)?.targets;
         let server = BalanceServer::new(accounts, true, false, call_timeout, in_flight);

@@ -215,6 +215,8 @@ struct Gate {
     streaming: Arc<Mutex<HashSet<String>>>,
 }
 
+/// Time for a request body to arrive whole, once its headers have.
+const BODY_TIMEOUT: Duration = Duration::from_secs(10);
 /// A session nobody uses after its `initialize` (an abandoned one, say) closes after this.
 const UNUSED_SESSION_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -236,19 +238,45 @@ async fn admit(State(gate): State<Arc<Gate>>, request: Request, next: Next) -> R
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     match (request.method(), session) {
-        (&Method::POST, None) => open_session(&gate, request, next).await,
-        (&Method::GET, Some(id)) => {
+        (&Method::POST, None) => {
+            // Only an `initialize` opens a session; other requests without one (a newer,
+            // session-less protocol) pass untouched. The body is read before any lock is taken,
+            // and within a deadline, so a client trickling it holds up no one else.
+            let (parts, body) = request.into_parts();
+            let body = match tokio::time::timeout(BODY_TIMEOUT, body.collect()).await {
+                Ok(Ok(body)) => body.to_bytes(),
+                Ok(Err(_)) => {
+                    let why =
+                        format!("Payload Too Large: a request body may hold {MAX_BODY} bytes");
+                    return (StatusCode::PAYLOAD_TOO_LARGE, why).into_response();
+                }
+                Err(_) => {
+                    let why = "Request Timeout: the request body did not arrive in time";
+                    return (StatusCode::REQUEST_TIMEOUT, why).into_response();
+                }
+            };
+            let initialize = serde_json::from_slice::<serde_json::Value>(&body)
+                .is_ok_and(|m| m.get("method").is_some_and(|m| m == "initialize"));
+            let request = Request::from_parts(parts, Body::from(body));
+            match initialize {
+                true => open_session(&gate, request, next).await,
+                false => next.run(request).await,
+            }
+        }
+        // A GET without Last-Event-ID opens the session's event stream: one at a time.
+        (&Method::GET, Some(id)) if !request.headers().contains_key("last-event-id") => {
             lock(&gate.unused).remove(&id);
             if !lock(&gate.streaming).insert(id.clone()) {
                 let why = "Conflict: this session already has its event stream open";
                 return (StatusCode::CONFLICT, why).into_response();
             }
-            let response = next.run(request).await;
-            // The slot is free again when the stream's body is dropped (or at once on an error).
+            // Made before rmcp runs, so the slot frees even if this request is dropped midway;
+            // after, it frees when the stream's body is dropped.
             let streaming = gate.streaming.clone();
             let guard = Guard(move || {
                 lock(&streaming).remove(&id);
             });
+            let response = next.run(request).await;
             let body = |body: Body| {
                 Body::new(body.map_frame(move |frame| {
                     let _held_until_the_body_goes = &guard;
