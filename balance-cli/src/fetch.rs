@@ -58,11 +58,12 @@ impl fmt::Display for Problem {
 }
 
 impl Problem {
-    /// The JSON form both programs use for a failed account.
-    pub fn failure(&self) -> Failure {
+    /// The JSON form both programs use for a failed account, told as `message` (by default
+    /// this problem's own line, its cause included).
+    pub fn failure(&self, message: String) -> Failure {
         match self {
-            Self::Fetch(e) => Failure::new(e, e.to_string()),
-            Self::Unfinished { .. } | Self::NotYet => Failure::message(self.to_string()),
+            Self::Fetch(e) => Failure::new(e, message),
+            Self::Unfinished { .. } | Self::NotYet => Failure::message(message),
         }
     }
 }

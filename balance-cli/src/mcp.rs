@@ -228,10 +228,7 @@ impl BalanceServer {
                 Err(problem) => BatchEntry {
                     account_sid: target.account,
                     result: None,
-                    error: Some(match &problem {
-                        Problem::Fetch(e) => Failure::new(e, self.describe(&problem)),
-                        _ => Failure::message(self.describe(&problem)),
-                    }),
+                    error: Some(problem.failure(self.describe(&problem))),
                 },
             })
             .collect();

@@ -91,7 +91,8 @@ impl<'a> Report<'a> {
             let line = match result {
                 Ok(b) => json!(BalanceJson::new(account, name, b, target.min, self.demo)),
                 Err(e) => {
-                    let mut line = json!({ "account_sid": account, "error": e.failure() });
+                    let mut line =
+                        json!({ "account_sid": account, "error": e.failure(e.to_string()) });
                     if let Some(name) = name {
                         line["name"] = json!(name);
                     }

@@ -700,3 +700,29 @@ fn an_accounts_file_with_no_account_is_an_error_not_the_parent_account() {
         text(&out.stderr)
     );
 }
+
+/// A JSON Lines error names its cause as the text output does, not only the layer that failed.
+#[test]
+fn a_json_error_line_names_the_cause() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let out = run(balance()
+        .env("TWILIO_ACCOUNT_SID", SID)
+        .env("TWILIO_AUTH_TOKEN", TOKEN)
+        .args([
+            "--json",
+            "--base-url",
+            &format!("http://127.0.0.1:{port}"),
+            "--timeout",
+            "2",
+        ]));
+    assert_eq!(out.status.code(), Some(1));
+    let line: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON line");
+    let message = line["error"]["message"].as_str().expect("message");
+    assert!(
+        message.starts_with("could not connect: ") && message.contains("Connection refused"),
+        "{message}"
+    );
+}
