@@ -8,6 +8,10 @@ use reqwest::StatusCode;
 use reqwest::header::{CONTENT_TYPE, HeaderMap, LOCATION, RETRY_AFTER};
 use serde::Deserialize;
 
+/// The header Twilio names each response with; quoted to support.
+pub(crate) const REQUEST_ID_HEADER: reqwest::header::HeaderName =
+    reqwest::header::HeaderName::from_static("twilio-request-id");
+
 /// A 200: the documented body, labelled as JSON, for the account asked for.
 pub(crate) fn balance(
     value: ResponseValue<fetch_balance::Response>,
@@ -73,9 +77,7 @@ pub(crate) fn error_from_parts(status: StatusCode, headers: &HeaderMap, body: &[
             .get(name)
             .and_then(|v: &reqwest::header::HeaderValue| v.to_str().ok())
     };
-    let request_id = text(reqwest::header::HeaderName::from_static(
-        "twilio-request-id",
-    ));
+    let request_id = text(REQUEST_ID_HEADER);
     let retry_after = text(RETRY_AFTER)
         .and_then(|v| crate::retry::parse_retry_after(v, std::time::SystemTime::now()));
     let location = status

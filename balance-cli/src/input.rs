@@ -37,7 +37,7 @@ pub fn read_list(path: &Path) -> Result<String, String> {
 pub fn read_secret(path: &Path) -> Result<String, String> {
     let shown = path.display();
     // Checked before opening, so a FIFO with no writer cannot hang the start.
-    if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) && path.exists() {
+    if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
         return Err(format!("{shown} is not a regular file"));
     }
     let file = File::open(path).map_err(|e| format!("{shown}: {e}"))?;

@@ -185,13 +185,11 @@ fn sse_message(body: &str) -> Value {
 }
 
 async fn twilio_balance(twilio: &httpmock::MockServer) -> httpmock::Mock<'_> {
-    use base64::Engine;
-    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{SID}:{TWILIO_TOKEN}"));
     twilio
         .mock_async(|when, then| {
             when.method(httpmock::Method::GET)
                 .path(format!("/2010-04-01/Accounts/{SID}/Balance.json"))
-                .header("authorization", format!("Basic {basic}"));
+                .header("authorization", support::basic(SID, TWILIO_TOKEN));
             then.status(200)
                 .header("content-type", "application/json")
                 .body(format!(
@@ -639,7 +637,7 @@ fn without_a_usable_token_it_refuses_to_start_with_one_line() {
         args.extend_from_slice(extra);
         command(&args, env)
     };
-    let cases: Vec<(Command, &str)> = vec![
+    let mut cases: Vec<(Command, &str)> = vec![
         (with(&[], &[]), "BALANCE_MCP_TOKEN"),
         (with(&[], &[("BALANCE_MCP_TOKEN", "")]), "shorter than 16"),
         (
@@ -665,35 +663,15 @@ fn without_a_usable_token_it_refuses_to_start_with_one_line() {
             ),
             "--allow-remote",
         ),
-        (
-            with(
-                &["--allow-origin", "app.example.com"],
-                &[("BALANCE_MCP_TOKEN", TOKEN)],
-            ),
-            "is not an exact origin",
-        ),
-        (
-            with(
-                &["--allow-origin", "http://localhost:*"],
-                &[("BALANCE_MCP_TOKEN", TOKEN)],
-            ),
-            "wildcards are not supported",
-        ),
-        (
-            with(
-                &["--allow-origin", "http://*.example.com"],
-                &[("BALANCE_MCP_TOKEN", TOKEN)],
-            ),
-            "wildcards are not supported",
-        ),
-        (
-            with(
-                &["--allow-origin", "https://app.example.com/path"],
-                &[("BALANCE_MCP_TOKEN", TOKEN)],
-            ),
-            "is not an exact origin",
-        ),
     ];
+    let origins = [
+        ("app.example.com", "is not an exact origin"),
+        ("http://localhost:*", "wildcards are not supported"),
+        ("http://*.example.com", "wildcards are not supported"),
+        ("https://app.example.com/path", "is not an exact origin"),
+    ];
+    let env = [("BALANCE_MCP_TOKEN", TOKEN)];
+    cases.extend(origins.map(|(o, says)| (with(&["--allow-origin", o], &env), says)));
     for (cmd, says) in cases {
         let shown = format!("{cmd:?}");
         let (code, stdout, stderr) = run(cmd);

@@ -4,7 +4,6 @@
 
 mod loopback;
 mod support;
-use base64::Engine;
 use httpmock::prelude::*;
 use std::path::Path;
 use std::process::{Command, Output};
@@ -23,14 +22,6 @@ async fn run(mut cmd: Command) -> Output {
     tokio::task::spawn_blocking(move || cmd.output().expect("runs"))
         .await
         .expect("join")
-}
-
-fn basic(user: &str, secret: &str) -> String {
-    let pair = format!("{user}:{secret}");
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(pair)
-    )
 }
 
 fn path(sid: &str) -> String {

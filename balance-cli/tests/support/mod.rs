@@ -49,6 +49,16 @@ pub fn promtool_accepts(metrics: &str) {
     );
 }
 
+/// The `Authorization` header value of HTTP basic credentials.
+pub fn basic(user: &str, secret: &str) -> String {
+    use base64::Engine;
+    let pair = format!("{user}:{secret}");
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(pair)
+    )
+}
+
 /// Three separately billed accounts for the `--config` tests of both programs: `eu-prod` (its
 /// own Auth Token), `eu-prod-child` (read with its parent's token) and `us-agency` (another
 /// main account, another token, below its minimum).
@@ -75,14 +85,7 @@ pub mod three_accounts {
 
     /// Twilio answering each account only with the credentials that may read it.
     pub fn twilio(server: &httpmock::MockServer) {
-        use base64::Engine;
-        let basic = |user: &str, secret: &str| {
-            let pair = format!("{user}:{secret}");
-            format!(
-                "Basic {}",
-                base64::engine::general_purpose::STANDARD.encode(pair)
-            )
-        };
+        use super::basic;
         for (sid, user, secret, balance, currency) in [
             (EU, EU, ENV[0].1, Some("42.10"), Some("EUR")),
             (CHILD, EU, ENV[0].1, None, None),
