@@ -234,8 +234,10 @@ impl Error {
         self.0.request_id = request_id;
     }
 
-    pub(crate) fn set_retries(&mut self, attempts: u32, stop: StopReason) {
+    /// This error, with what the retrying did before it was returned.
+    pub(crate) fn with_retries(mut self, attempts: u32, stop: StopReason) -> Self {
         (self.0.attempts, self.0.stop) = (attempts, Some(stop));
+        self
     }
 
     pub(crate) fn set_hint(&mut self, hint: &'static str) {

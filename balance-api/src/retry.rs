@@ -178,7 +178,7 @@ where
     for number in 1.. {
         if let (false, Some(d)) = (wait_out_pause(pause, deadline).await, deadline) {
             let last = previous.unwrap_or_else(|| Error::deadline(d.limit));
-            return Err(with_record(last, number - 1, StopReason::Deadline(d.limit)));
+            return Err(last.with_retries(number - 1, StopReason::Deadline(d.limit)));
         }
         let mut cut_short = false;
         let outcome = match deadline {
@@ -227,17 +227,11 @@ where
                     (true, Some(before)) => before,
                     _ => err,
                 };
-                return Err(with_record(last, number, reason));
+                return Err(last.with_retries(number, reason));
             }
         }
     }
     unreachable!("the attempt loop only ends by returning")
-}
-
-/// `err` with a record of the attempts made and why they stopped.
-fn with_record(mut err: Error, attempts: u32, stop: StopReason) -> Error {
-    err.set_retries(attempts, stop);
-    err
 }
 
 /// `now + d`, or `None` when that is beyond what an `Instant` can hold.
