@@ -4,7 +4,6 @@ use crate::error::DecodeError;
 use crate::untrusted::Shown;
 use crate::{AccountSid, Decimal};
 use balance_api_gen::fetch_balance;
-use serde::ser::Impossible;
 use serde::{Deserialize, Deserializer, Serialize};
 use std::fmt;
 
@@ -141,100 +140,17 @@ impl Balance {
 }
 
 /// A generated field as text, whatever type progenitor gave it (a `String`, a newtype of one, an
-/// `Option` of either), read through its `Serialize` so that no generated type name is leaned on.
+/// `Option` of either, an enum of strings), read through its `Serialize` so that no generated
+/// type name is leaned on. One field at a time: a string becomes a `Value::String` with the one
+/// copy a `String` needs anyway, and nothing is read back by name.
 fn text<T: Serialize>(field: &T) -> Result<Option<String>, DecodeError> {
-    field
-        .serialize(Text)
-        .map_err(|NotText(reason)| DecodeError::Json {
-            reason,
+    match serde_json::to_value(field) {
+        Ok(serde_json::Value::String(text)) => Ok(Some(text)),
+        Ok(serde_json::Value::Null) => Ok(None),
+        _ => Err(DecodeError::Json {
+            reason: "a field is not a string".into(),
             body: String::new(),
-        })
-}
-
-/// The `Serializer` behind [`text`]: strings and their wrappers, nothing else.
-struct Text;
-
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-struct NotText(String);
-
-impl serde::ser::Error for NotText {
-    fn custom<M: fmt::Display>(message: M) -> Self {
-        Self(message.to_string())
-    }
-}
-
-/// The `Serializer` methods for values that are not text: each an error.
-macro_rules! not_text {
-    ($($method:ident($($arg:ty),*) -> $ok:ty;)*) => {$(
-        fn $method(self, $(_: $arg),*) -> Result<$ok, NotText> {
-            Err(NotText(format!("a field is not a string ({})", stringify!($method))))
-        }
-    )*};
-}
-
-impl serde::Serializer for Text {
-    type Ok = Option<String>;
-    type Error = NotText;
-    type SerializeSeq = Impossible<Self::Ok, NotText>;
-    type SerializeTuple = Impossible<Self::Ok, NotText>;
-    type SerializeTupleStruct = Impossible<Self::Ok, NotText>;
-    type SerializeTupleVariant = Impossible<Self::Ok, NotText>;
-    type SerializeMap = Impossible<Self::Ok, NotText>;
-    type SerializeStruct = Impossible<Self::Ok, NotText>;
-    type SerializeStructVariant = Impossible<Self::Ok, NotText>;
-
-    fn serialize_str(self, text: &str) -> Result<Self::Ok, NotText> {
-        Ok(Some(text.to_owned()))
-    }
-    fn serialize_none(self) -> Result<Self::Ok, NotText> {
-        Ok(None)
-    }
-    fn serialize_unit(self) -> Result<Self::Ok, NotText> {
-        Ok(None)
-    }
-    fn serialize_some<T: ?Sized + Serialize>(self, value: &T) -> Result<Self::Ok, NotText> {
-        value.serialize(self)
-    }
-    fn serialize_newtype_struct<T: ?Sized + Serialize>(
-        self,
-        _: &'static str,
-        value: &T,
-    ) -> Result<Self::Ok, NotText> {
-        value.serialize(self)
-    }
-    fn serialize_newtype_variant<T: ?Sized + Serialize>(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: &T,
-    ) -> Result<Self::Ok, NotText> {
-        Err(NotText("a field is not a string (an enum)".into()))
-    }
-    not_text! {
-        serialize_bool(bool) -> Self::Ok;
-        serialize_i8(i8) -> Self::Ok;
-        serialize_i16(i16) -> Self::Ok;
-        serialize_i32(i32) -> Self::Ok;
-        serialize_i64(i64) -> Self::Ok;
-        serialize_u8(u8) -> Self::Ok;
-        serialize_u16(u16) -> Self::Ok;
-        serialize_u32(u32) -> Self::Ok;
-        serialize_u64(u64) -> Self::Ok;
-        serialize_f32(f32) -> Self::Ok;
-        serialize_f64(f64) -> Self::Ok;
-        serialize_char(char) -> Self::Ok;
-        serialize_bytes(&[u8]) -> Self::Ok;
-        serialize_unit_struct(&'static str) -> Self::Ok;
-        serialize_unit_variant(&'static str, u32, &'static str) -> Self::Ok;
-        serialize_seq(Option<usize>) -> Self::SerializeSeq;
-        serialize_tuple(usize) -> Self::SerializeTuple;
-        serialize_tuple_struct(&'static str, usize) -> Self::SerializeTupleStruct;
-        serialize_tuple_variant(&'static str, u32, &'static str, usize) -> Self::SerializeTupleVariant;
-        serialize_map(Option<usize>) -> Self::SerializeMap;
-        serialize_struct(&'static str, usize) -> Self::SerializeStruct;
-        serialize_struct_variant(&'static str, u32, &'static str, usize) -> Self::SerializeStructVariant;
+        }),
     }
 }
 
@@ -300,5 +216,29 @@ impl fmt::Display for Balance {
             (Some(amount), None) => write!(f, "{amount}"),
             (None, _) => f.write_str("no balance information"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::text;
+
+    #[derive(serde::Serialize)]
+    struct Newtype(String);
+
+    #[derive(serde::Serialize)]
+    enum Currency {
+        #[serde(rename = "USD")]
+        Usd,
+    }
+
+    #[test]
+    fn a_field_is_text_whatever_type_carries_it() {
+        let some = |s: &str| Ok(Some(s.to_owned()));
+        assert_eq!(text(&"x"), some("x"));
+        assert_eq!(text(&Some(Newtype("AC1".into()))), some("AC1"));
+        assert_eq!(text(&Currency::Usd), some("USD"));
+        assert_eq!(text(&None::<String>), Ok(None));
+        assert!(text(&1.5).is_err() && text(&vec!["a"]).is_err());
     }
 }
