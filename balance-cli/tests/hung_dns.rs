@@ -21,14 +21,20 @@ fn in_hung_dns_namespace(program: &str, args: &[&str]) -> Option<(std::process::
         "nameserver 127.0.0.1\noptions timeout:5 attempts:2\n",
     )
     .expect("write");
+    // The subject starts once the swallower is bound: a query sent before that is refused at
+    // once, and the lookup fails fast instead of hanging (a slow machine took over 0.3 s).
+    let ready = dir.path().join("ready");
     let script = format!(
         r#"mount --bind {resolv} /etc/resolv.conf && ip link set lo up || exit 99
 python3 -c 'import socket
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 53))
+open("{ready}", "w").close()
 while True: s.recv(4096)' &
-sleep 0.3
+for _ in $(seq 250); do [ -e {ready} ] && break; sleep 0.02; done
+[ -e {ready} ] || {{ echo "the DNS swallower did not start" >&2; exit 98; }}
 "$@"; rc=$?; kill $!; exit $rc"#,
-        resolv = resolv.display()
+        resolv = resolv.display(),
+        ready = ready.display()
     );
     let started = Instant::now();
     let out = Command::new("unshare")
@@ -62,8 +68,8 @@ fn the_command_exits_within_its_timeout_when_dns_hangs() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("timed out"));
-    // 0.3 s of set-up, the 2 s timeout, and slack; the lookup itself would take 10 s.
+    assert!(String::from_utf8_lossy(&out.stdout).contains("timed out"), "{}", String::from_utf8_lossy(&out.stdout));
+    // The set-up, the 2 s timeout, and slack; the lookup itself would take 10 s.
     assert!(took < Duration::from_secs(5), "the process took {took:?}");
 }
 
