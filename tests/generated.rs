@@ -112,3 +112,30 @@ fn the_documented_constants_come_from_the_fragment() {
     }
     assert_eq!(balance_api_gen::SERVER_URL, fragment["servers"][0]["url"]);
 }
+
+/// `balance_api::Client::generated()` carries the client's timeout in its hooks: a caller of
+/// the generated operations gets it without the wrapper's retry loop.
+#[tokio::test]
+async fn the_generated_client_of_a_balance_api_client_times_out() {
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.any_request();
+            then.status(200)
+                .body(EXAMPLE_BODY)
+                .delay(std::time::Duration::from_secs(5));
+        })
+        .await;
+    let client = balance_api_tests::builder_for(&server)
+        .timeout(std::time::Duration::from_millis(200))
+        .build()
+        .expect("client");
+    let sid: FetchBalanceAccountSid = EXAMPLE_SID.parse().expect("valid SID");
+    let started = std::time::Instant::now();
+    let err = (client.generated().fetch_balance(&sid).await).expect_err("times out");
+    assert!(started.elapsed() < std::time::Duration::from_secs(2), "{err}");
+    assert!(
+        matches!(&err, balance_api_gen::Error::CommunicationError(e) if e.is_timeout()),
+        "{err:?}"
+    );
+}

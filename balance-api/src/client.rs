@@ -41,7 +41,10 @@ pub struct Client {
 }
 
 struct Inner {
+    /// For `fetch_*`, whose retry loop times each attempt itself.
     api: balance_api_gen::Client,
+    /// For [`Client::generated`]: the same, with the per-request timeout set in its hooks.
+    generated: balance_api_gen::Client,
     account_sid: AccountSid,
     base_url: Url,
     scrubber: Scrubber,
@@ -86,12 +89,17 @@ impl Client {
         let per_request = balance_api_gen::RequestSettings {
             max_body: settings.max_body,
             authorization: Some(credentials.authorization()),
+            timeout: None,
+        };
+        let timed = balance_api_gen::RequestSettings {
             timeout: Some(settings.timeout),
+            ..per_request.clone()
         };
         // progenitor appends "/2010-04-01/..." to the base, so it must not end in a slash.
         let base = base_url.as_str().trim_end_matches('/');
         let inner = Inner {
-            api: balance_api_gen::Client::new_with_client(base, http, per_request),
+            api: balance_api_gen::Client::new_with_client(base, http.clone(), per_request),
+            generated: balance_api_gen::Client::new_with_client(base, http, timed),
             account_sid: credentials.account_sid().clone(),
             base_url,
             scrubber: Scrubber::new(&credentials),
@@ -127,7 +135,7 @@ impl Client {
     /// The generated client underneath, configured with this client's auth, timeouts and body
     /// cap (but not its retries, checks or redaction).
     pub fn generated(&self) -> &balance_api_gen::Client {
-        &self.inner.api
+        &self.inner.generated
     }
 
     /// The balance of the account the credentials belong to.

@@ -151,10 +151,14 @@ pub enum DecodeError {
     },
 }
 
-/// The retry deadline, as the cause of a timeout no request saw.
+/// What ran out, as the cause of a timeout.
 #[derive(Debug, thiserror::Error)]
-#[error("the {0:?} deadline passed")]
-struct DeadlinePassed(Duration);
+enum TimedOut {
+    #[error("the {0:?} deadline passed")]
+    Deadline(Duration),
+    #[error("no complete response within the {0:?} timeout")]
+    Attempt(Duration),
+}
 
 impl Error {
     fn new(kind: ErrorKind, status: Option<StatusCode>) -> Self {
@@ -200,7 +204,15 @@ impl Error {
     /// The retry deadline passed with no answer in hand; not worth retrying.
     pub(crate) fn deadline(limit: Duration) -> Self {
         let mut err = Self::new(ErrorKind::Timeout, None);
-        err.0.source = Some(Box::new(DeadlinePassed(limit)));
+        err.0.source = Some(Box::new(TimedOut::Deadline(limit)));
+        err
+    }
+
+    /// One attempt had no complete response within the per-request timeout; a new one may.
+    pub(crate) fn attempt_timed_out(limit: Duration) -> Self {
+        let mut err = Self::new(ErrorKind::Timeout, None);
+        err.0.retryable = true;
+        err.0.source = Some(Box::new(TimedOut::Attempt(limit)));
         err
     }
 

@@ -156,9 +156,8 @@ struct Deadline {
 /// Runs `attempt` until it succeeds or the policy says stop, and returns the last attempt's
 /// error with the count and the reason recorded in it.
 ///
-/// `per_attempt` is the HTTP client's own total timeout: while the deadline is further away
-/// than that, the attempt cannot outlive it and no deadline timer is armed (a timer per fetch
-/// cost about a tenth of the throughput at 16 fetches in flight).
+/// `per_attempt` bounds each attempt, body included; the deadline bounds it instead when it
+/// is nearer. One timer per attempt: reqwest's own per-request timeout would arm two.
 pub(crate) async fn run<T, F, Fut>(
     policy: &RetryPolicy,
     pause: &Pause,
@@ -181,8 +180,9 @@ where
             return Err(last.with_retries(number - 1, StopReason::Deadline(d.limit)));
         }
         let mut cut_short = false;
-        let outcome = match deadline {
-            Some(d) if instant_after(per_attempt).is_none_or(|end| end >= d.at) => {
+        let attempt_end = instant_after(per_attempt);
+        let outcome = match (attempt_end, deadline) {
+            (_, Some(d)) if attempt_end.is_none_or(|end| end >= d.at) => {
                 tokio::time::timeout_at(d.at, attempt(number))
                     .await
                     .unwrap_or_else(|_| {
@@ -190,7 +190,9 @@ where
                         Err(Error::deadline(d.limit))
                     })
             }
-            _ => attempt(number).await,
+            (Some(end), _) => (tokio::time::timeout_at(end, attempt(number)).await)
+                .unwrap_or_else(|_| Err(Error::attempt_timed_out(per_attempt))),
+            (None, _) => attempt(number).await,
         };
         let err = match outcome {
             Ok(value) => {
