@@ -409,6 +409,7 @@ pub enum BuildError {
 /// A missing or malformed setting. Names the environment variable when one was read, and never
 /// repeats a value.
 #[derive(Debug, thiserror::Error)]
+#[error("{}: {problem}", variable.unwrap_or("configuration"))]
 #[non_exhaustive]
 pub struct ConfigError {
     /// The environment variable at fault, if the setting came from the environment.
@@ -439,14 +440,5 @@ impl ConfigError {
     pub(crate) fn because(mut self, source: impl Into<BoxError>) -> Self {
         self.source = Some(source.into());
         self
-    }
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.variable {
-            Some(var) => write!(f, "{var}: {}", self.problem),
-            None => write!(f, "configuration: {}", self.problem),
-        }
     }
 }
