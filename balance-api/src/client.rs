@@ -185,12 +185,8 @@ impl Client {
             Ok(balance) => (Some(200), balance.request_id()),
             Err(e) => (e.status().map(|s| s.as_u16()), e.request_id()),
         };
-        if let Some(status) = status {
-            span.record("status", status);
-        }
-        if let Some(id) = request_id {
-            span.record("request_id", tracing::field::debug(id));
-        }
+        span.record("status", status);
+        span.record("request_id", request_id.map(tracing::field::debug));
         match &result {
             Ok(_) => tracing::debug!(parent: &span, "balance fetched"),
             Err(e) => tracing::debug!(parent: &span, error = %e, "balance fetch failed"),
