@@ -1,4 +1,4 @@
-//! [`Builder`]: credentials, host, timeouts and identity, from code or the environment.
+//! [`ClientBuilder`]: credentials, host, timeouts and identity, from code or the environment.
 
 use crate::error::{BuildError, ConfigError};
 use crate::{AccountSid, Client, Credentials, RetryPolicy};
