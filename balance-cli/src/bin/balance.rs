@@ -11,7 +11,7 @@ use balance_cli::fetch::{self, InFlight};
 use balance_cli::output::{Format, Report};
 use balance_cli::serve;
 use clap::Parser;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 const AFTER_HELP: &str = "\
@@ -106,8 +106,7 @@ async fn report(args: ReportArgs) -> Result<ExitCode, String> {
     let accounts = args.accounts.accounts().await?;
     let destination = match &args.output {
         Some(path) => {
-            let inputs: Vec<&Path> = accounts.inputs.iter().map(PathBuf::as_path).collect();
-            Some(Destination::check(path, &inputs).map_err(|e| format!("--output {e}"))?)
+            Some(Destination::check(path, &accounts.inputs).map_err(|e| format!("--output {e}"))?)
         }
         None => None,
     };
