@@ -97,11 +97,8 @@ pub async fn within<'a>(
             outcomes[index] = result.map_err(Problem::Fetch);
         }
     };
-    match limit {
-        Some(limit) => {
-            let _ = tokio::time::timeout(limit + GRACE, collect).await;
-        }
-        None => collect.await,
-    }
+    // No limit is a wait longer than any run (tokio takes a deadline past its range as never).
+    let wait = limit.map_or(Duration::MAX, |limit| limit + GRACE);
+    let _ = tokio::time::timeout(wait, collect).await;
     outcomes
 }
