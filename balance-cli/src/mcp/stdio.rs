@@ -135,3 +135,31 @@ async fn read_line(
         too_long = true;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn lines_up_to_the_limit_pass_longer_ones_are_dropped_whole() {
+        let fits = "x".repeat(MAX_LINE);
+        let over = "y".repeat(MAX_LINE + 1);
+        let text = format!("{fits}\n{over}\nnext\n{over}{over}\nlast\ntail");
+        let mut input = text.as_bytes();
+        let mut line = Vec::new();
+        let mut read = Vec::new();
+        loop {
+            match read_line(&mut input, &mut line).await.expect("read") {
+                Line::Whole => read.push(format!("{} bytes", line.len())),
+                Line::TooLong => read.push("too long".into()),
+                Line::End => break,
+            }
+        }
+        let fits = format!("{MAX_LINE} bytes");
+        assert_eq!(
+            read,
+            [&fits, "too long", "4 bytes", "too long", "4 bytes"],
+            "text after the last newline is dropped"
+        );
+    }
+}
