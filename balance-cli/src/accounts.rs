@@ -47,15 +47,6 @@ fn parse_min(text: &str) -> Result<Decimal, String> {
 impl AccountArgs {
     /// Every account to read, each with its client, checked before any request.
     pub async fn accounts(&self) -> Result<Accounts, String> {
-        let mut accounts = self.targets().await?;
-        accounts
-            .inputs
-            .extend(self.config.iter().chain(&self.accounts_file).cloned());
-        Ok(accounts)
-    }
-
-    async fn targets(&self) -> Result<Accounts, String> {
-        let text = |e: BuildError| crate::one_line(&e);
         let mut sids = (self.accounts.iter())
             .map(|s| s.parse())
             .collect::<Result<Vec<AccountSid>, _>>()
@@ -70,35 +61,31 @@ impl AccountArgs {
                 ));
             }
         }
-        let configure = |builder: ClientBuilder| {
-            (self.client.apply(builder)).map(|b| b.user_agent_suffix("balance-cli"))
-        };
         if let Some(path) = &self.config {
-            let config = from_config(path, self.min, configure)?;
-            return Ok(Accounts::new(config.targets, None, config.secret_files));
+            let mut accounts = from_config(path, self.min, &self.client, "balance-cli")?;
+            accounts.inputs.push(path.clone());
+            return Ok(accounts);
         }
-        if self.demo {
-            self.client.refuse_with_demo()?;
-            let server = demo::Server::start().await?;
+        if !self.demo && !args::credentials_set() {
+            return Err(format!(
+                "{}; or --config FILE for accounts with credentials of their own",
+                args::NO_CREDENTIALS
+            ));
+        }
+        let (client, demo) = self.client.client(self.demo, "balance-cli").await?;
+        if let Some(server) = &demo {
             eprintln!(
                 "balance --demo: answers come from a demo server at {}",
                 server.base_url()
             );
-            let client = configure(server.builder().map_err(text)?).and_then(|b| b.build());
-            let targets = with_client(&client.map_err(text)?, sids, self.min);
-            return Ok(Accounts::new(targets, Some(server), Vec::new()));
         }
-        if args::credentials_set() {
-            let client = (self.client.builder())
-                .and_then(|b| b.user_agent_suffix("balance-cli").build())
-                .map_err(text)?;
-            let targets = with_client(&client, sids, self.min);
-            return Ok(Accounts::new(targets, None, Vec::new()));
-        }
-        Err(format!(
-            "{}; or --config FILE for accounts with credentials of their own",
-            args::NO_CREDENTIALS
-        ))
+        let targets = with_client(&client, sids, self.min);
+        let inputs = self.accounts_file.iter().cloned().collect();
+        Ok(Accounts {
+            targets,
+            demo,
+            inputs,
+        })
     }
 }
 
@@ -111,16 +98,6 @@ pub struct Accounts {
     pub demo: Option<demo::Server>,
     /// The files read: the config, the accounts file, secret files (never to be overwritten).
     pub inputs: Vec<PathBuf>,
-}
-
-impl Accounts {
-    fn new(targets: Vec<Target>, demo: Option<demo::Server>, inputs: Vec<PathBuf>) -> Self {
-        Self {
-            targets,
-            demo,
-            inputs,
-        }
-    }
 }
 
 /// One SID per line; blank lines and `#` comments ignored; a bad line is an error naming it.
@@ -192,30 +169,23 @@ const KEYS: [&str; 11] = [
 /// Problems found in the file, each at the span it is about.
 type Problems = Vec<(Range<usize>, String)>;
 
-/// What a config file yields: its accounts, and the secret files it names (inputs, which an
-/// output must never overwrite).
-pub struct Config {
-    /// Every account, in file order.
-    pub targets: Vec<Target>,
-    /// The secret files the accounts' credentials were read from.
-    pub secret_files: Vec<PathBuf>,
-}
-
 /// Reads and checks the whole accounts file before any request: every problem is reported at
-/// once, each as `FILE:LINE: problem`. `configure` applies the run's own flags to each
-/// account's builder before the file's region and edge.
+/// once, each as `FILE:LINE: problem`. Its accounts come in file order, with the secret files
+/// they name as inputs (which an output must never overwrite). Each account's client has the run's own flags (`client`)
+/// applied before the file's region and edge, and `program` in its user agent.
 pub fn from_config(
     path: &Path,
     run_min: Option<Decimal>,
-    configure: impl Fn(ClientBuilder) -> Result<ClientBuilder, BuildError>,
-) -> Result<Config, String> {
+    client: &ClientArgs,
+    program: &str,
+) -> Result<Accounts, String> {
+    let configure = |builder| (client.apply(builder)).map(|b| b.user_agent_suffix(program));
     let raw = input::read_list(path)?;
-    // Editors on some systems save a byte-order mark; it is not part of the TOML.
+    // Editors on some systems save a byte-order mark; it is not part of the TOML (nor a line).
     let text = raw.strip_prefix('\u{feff}').unwrap_or(&raw);
-    let offset = raw.len() - text.len();
-    let line_starts: Vec<usize> = raw.match_indices('\n').map(|(i, _)| i).collect();
+    let line_starts: Vec<usize> = text.match_indices('\n').map(|(i, _)| i).collect();
     let at = |span: &Range<usize>| {
-        let line = line_starts.partition_point(|&start| start < span.start + offset) + 1;
+        let line = line_starts.partition_point(|&start| start < span.start) + 1;
         format!("{}:{line}", path.display())
     };
     let doc = DeTable::parse(text).map_err(|e| {
@@ -250,9 +220,10 @@ pub fn from_config(
     if tables.is_empty() && problems.is_empty() {
         return Err(format!("{}: lists no [[account]]", path.display()));
     }
-    let mut config = Config {
+    let mut config = Accounts {
         targets: Vec::new(),
-        secret_files: Vec::new(),
+        demo: None,
+        inputs: Vec::new(),
     };
     let mut names = HashMap::new();
     let mut sids = HashMap::new();
@@ -347,7 +318,7 @@ impl Entry<'_, '_> {
         run_min: Option<Decimal>,
         configure: &impl Fn(ClientBuilder) -> Result<ClientBuilder, BuildError>,
         clients: &mut HashMap<String, Client>,
-        config: &mut Config,
+        config: &mut Accounts,
     ) -> Option<Target> {
         for (key, _) in self.table.iter() {
             let why = match key.get_ref().as_ref() {
@@ -458,7 +429,7 @@ impl Entry<'_, '_> {
     fn credentials(
         &mut self,
         owner: Option<AccountSid>,
-        config: &mut Config,
+        config: &mut Accounts,
     ) -> Option<(Credentials, String)> {
         let api_key = self.text("api_key");
         let (kind, wrong) = match api_key {
@@ -490,7 +461,7 @@ impl Entry<'_, '_> {
                 }
             },
             (None, Some((file, span))) => {
-                config.secret_files.push(PathBuf::from(&file));
+                config.inputs.push(PathBuf::from(&file));
                 let read = input::read_secret(Path::new(&file));
                 (
                     read.map_err(|why| self.problem(span, why)).ok(),

@@ -1,6 +1,7 @@
 //! The flags both programs take for reaching Twilio, and how they find credentials.
 
-use balance_api::{BuildError, ClientBuilder, RetryPolicy};
+use crate::demo;
+use balance_api::{BuildError, Client, ClientBuilder, RetryPolicy};
 use std::time::Duration;
 
 /// The credential variables; demo mode only when none of them is set at all.
@@ -66,6 +67,29 @@ impl ClientArgs {
             builder = builder.base_url(url);
         }
         Ok(builder)
+    }
+
+    /// The one client of a run without a config file, `program` in its user agent: the demo
+    /// server's under `demo` (returned too, for the caller to keep and announce), else the
+    /// environment's credentials'.
+    pub async fn client(
+        &self,
+        demo: bool,
+        program: &str,
+    ) -> Result<(Client, Option<demo::Server>), String> {
+        let text = |e: BuildError| crate::one_line(&e);
+        if demo {
+            self.refuse_with_demo()?;
+            let server = demo::Server::start().await?;
+            let builder = self.apply(server.builder().map_err(text)?);
+            let client = builder.and_then(|b| b.user_agent_suffix(program).build());
+            return Ok((client.map_err(text)?, Some(server)));
+        }
+        if !credentials_set() {
+            return Err(NO_CREDENTIALS.into());
+        }
+        let client = (self.builder()).and_then(|b| b.user_agent_suffix(program).build());
+        Ok((client.map_err(text)?, None))
     }
 
     /// Refuses flags that only make sense with real credentials: the demo server is on

@@ -2,12 +2,16 @@
 //! the response schema; see [`SOURCE`]), served on loopback behind the same basic auth check
 //! Twilio makes, so the whole path (request, auth header, decode) runs with no account at all.
 
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, HeaderName};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use balance_api::{AccountSid, BuildError, Client, ClientBuilder, Credentials};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
 const DEMO_TOKEN: &str = "demo-auth-token-00000000000000000";
 const DEMO_REQUEST_ID: &str = "RQdemo0000000000000000000000000000";
+const REQUEST_ID: HeaderName = HeaderName::from_static("twilio-request-id");
+const UNAUTHORIZED: &str = r#"{"code":20003,"message":"Authenticate","more_info":"https://www.twilio.com/docs/errors/20003","status":401}"#;
+const NOT_FOUND: &str = r#"{"code":20404,"message":"The requested resource was not found on the demo server","more_info":"https://www.twilio.com/docs/errors/20404","status":404}"#;
 
 /// Where the served body comes from, for a note to the reader: the spec's documented example,
 /// or a value made from the response schema when the spec documents none.
@@ -49,23 +53,26 @@ impl Server {
             )
         };
         let path = balance_api_gen::PATH.replace("{AccountSid}", account.as_str());
-        tokio::spawn(async move {
-            while let Ok((mut stream, _)) = listener.accept().await {
-                let (auth, path) = (auth.clone(), path.clone());
-                tokio::spawn(async move {
-                    let mut head = Vec::new();
-                    let mut buf = [0u8; 2048];
-                    while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 16384 {
-                        match stream.read(&mut buf).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => head.extend_from_slice(&buf[..n]),
-                        }
-                    }
-                    let reply = answer(&String::from_utf8_lossy(&head), &path, &auth);
-                    let _ = stream.write_all(reply.as_bytes()).await;
-                });
-            }
-        });
+        // Twilio-shaped answers: 401 before anything else, then the one resource or a 404.
+        let app =
+            axum::Router::new().fallback(move |method: Method, uri: Uri, headers: HeaderMap| {
+                let authorized = headers
+                    .get(AUTHORIZATION)
+                    .is_some_and(|v| v == auth.as_str());
+                let (status, body) = if !authorized {
+                    (StatusCode::UNAUTHORIZED, UNAUTHORIZED)
+                } else if method == Method::GET && uri.path() == path {
+                    (StatusCode::OK, balance_api_gen::DEMO_RESPONSE)
+                } else {
+                    (StatusCode::NOT_FOUND, NOT_FOUND)
+                };
+                let headers = [
+                    (CONTENT_TYPE, "application/json"),
+                    (REQUEST_ID, DEMO_REQUEST_ID),
+                ];
+                async move { (status, headers, body) }
+            });
+        tokio::spawn(async move { axum::serve(listener, app).await });
         Ok(Self { base_url, account })
     }
 
@@ -78,34 +85,8 @@ impl Server {
     pub fn builder(&self) -> Result<ClientBuilder, BuildError> {
         // Straight to loopback: a proxy from *_PROXY would not know this server.
         Ok(Client::builder()
-            .credentials(credentials(&self.account)?)
+            .credentials(Credentials::auth_token(self.account.clone(), DEMO_TOKEN)?)
             .base_url(&self.base_url)
             .no_proxy())
     }
-}
-
-fn credentials(account: &AccountSid) -> Result<Credentials, balance_api::InvalidCredentials> {
-    Credentials::auth_token(account.clone(), DEMO_TOKEN)
-}
-
-/// One response per connection (`connection: close`), Twilio-shaped.
-fn answer(head: &str, path: &str, auth: &str) -> String {
-    let request_line = head.lines().next().unwrap_or_default();
-    let authorized = head.lines().any(|line| {
-        line.split_once(':').is_some_and(|(name, value)| {
-            name.eq_ignore_ascii_case("authorization") && value.trim() == auth
-        })
-    });
-    let (status, body) = if !authorized {
-        ("401 Unauthorized", r#"{"code":20003,"message":"Authenticate","more_info":"https://www.twilio.com/docs/errors/20003","status":401}"#.to_owned())
-    } else if request_line.starts_with(&format!("GET {path} ")) {
-        ("200 OK", balance_api_gen::DEMO_RESPONSE.to_owned())
-    } else {
-        ("404 Not Found", r#"{"code":20404,"message":"The requested resource was not found on the demo server","more_info":"https://www.twilio.com/docs/errors/20404","status":404}"#.to_owned())
-    };
-    format!(
-        "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ntwilio-request-id: {DEMO_REQUEST_ID}\r\n\
-         content-length: {}\r\nconnection: close\r\n\r\n{body}",
-        body.len()
-    )
 }

@@ -21,7 +21,7 @@ pub struct Destination {
 impl Destination {
     /// Refuses anything but a regular file or a new file in an existing directory, and any
     /// path that is also one of `inputs` (it would be overwritten with the report).
-    pub fn check(given: &Path, inputs: &[&Path]) -> Result<Self, String> {
+    pub fn check(given: &Path, inputs: &[PathBuf]) -> Result<Self, String> {
         let shown = given.display();
         let (path, existing) = match fs::metadata(given) {
             Ok(meta) if meta.is_file() => {

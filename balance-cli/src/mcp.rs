@@ -105,8 +105,7 @@ impl BalanceServer {
     ) -> Self {
         let mut tool_router = Self::tool_router();
         if configured {
-            let names: Vec<&str> = accounts.iter().filter_map(|t| t.name.as_deref()).collect();
-            name_accounts(&mut tool_router, &names);
+            name_accounts(&mut tool_router, &names(&accounts));
         }
         Self {
             accounts: Arc::new(accounts),
@@ -130,13 +129,9 @@ impl BalanceServer {
             return Ok(target.clone());
         }
         let account: AccountSid = text.parse().map_err(|e: balance_api::InvalidSid| {
-            let names: Vec<&str> = self
-                .accounts
-                .iter()
-                .filter_map(|t| t.name.as_deref())
-                .collect();
+            let names = names(&self.accounts).join(", ");
             match self.configured {
-                true => format!("{e}; the configured names are {}", names.join(", ")),
+                true => format!("{e}; the configured names are {names}"),
                 false => e.to_string(),
             }
         })?;
@@ -259,6 +254,11 @@ impl BalanceServer {
     }
 }
 
+/// The configured accounts' names, in file order.
+fn names(accounts: &[Target]) -> Vec<&str> {
+    accounts.iter().filter_map(|t| t.name.as_deref()).collect()
+}
+
 /// A config file's names in the tools' input schemas, beside the SID form, so an assistant
 /// knows what it may ask for.
 fn name_accounts(router: &mut ToolRouter<BalanceServer>, names: &[&str]) {
@@ -296,15 +296,10 @@ impl ServerHandler for BalanceServer {
              Markdown reference) is available as resources.",
         );
         if self.configured {
-            let names: Vec<&str> = self
-                .accounts
-                .iter()
-                .filter_map(|t| t.name.as_deref())
-                .collect();
             instructions.push_str(&format!(
                 " Configured accounts, each billed on its own or through its parent: {}. \
                  get_balances with no arguments reads them all.",
-                names.join(", ")
+                names(&self.accounts).join(", ")
             ));
         }
         if self.demo {

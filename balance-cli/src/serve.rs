@@ -140,19 +140,12 @@ async fn metrics(State(exporter): State<Arc<Exporter>>, headers: HeaderMap) -> i
         // Answer before Prometheus gives up: a quarter of its timeout, at most half a second.
         .map(|limit| limit.saturating_sub((limit / 4).min(Duration::from_millis(500))))
         .unwrap_or(DEFAULT_SCRAPE_WAIT);
-    let body = exporter.scrape(wait).await;
+    let body = exporter.render(&*exporter.current(wait).await);
     let kind = "text/plain; version=0.0.4; charset=utf-8";
     ([(header::CONTENT_TYPE, kind)], body)
 }
 
 impl Exporter {
-    /// The metrics, from the cache while it is fresh; else from the round this scrape starts
-    /// or joins, if it ends within `wait`.
-    async fn scrape(self: &Arc<Self>, wait: Duration) -> String {
-        let snapshot = self.current(wait).await;
-        self.render(&snapshot)
-    }
-
     /// The cache while it is fresh; else the round this call starts or joins, if it ends
     /// within `wait` (or what there is, at shutdown).
     async fn current(self: &Arc<Self>, wait: Duration) -> Arc<Snapshot> {

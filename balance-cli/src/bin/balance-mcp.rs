@@ -7,9 +7,8 @@
 //! Over stdio, stdout carries JSON-RPC messages and nothing else; errors before the protocol
 //! starts are one line on stderr.
 
-use balance_api::BuildError;
 use balance_cli::accounts;
-use balance_cli::args::{self, ClientArgs};
+use balance_cli::args::ClientArgs;
 use balance_cli::demo;
 use balance_cli::fetch::InFlight;
 use balance_cli::mcp::{BalanceServer, http, stdio};
@@ -95,7 +94,6 @@ fn main() -> ExitCode {
 }
 
 async fn serve(args: Args) -> Result<(), String> {
-    let text = |e: BuildError| balance_cli::one_line(&e);
     // The HTTP flags and the token first: a server that would refuse every client must not start.
     let listen = match args.listen {
         Some(addr) => Some(http::Options::new(
@@ -113,31 +111,19 @@ async fn serve(args: Args) -> Result<(), String> {
         if path.as_os_str() == "-" && listen.is_none() {
             return Err("--config -: stdin carries the MCP messages here; name a file".into());
         }
-        let configure = |b| (args.client.apply(b)).map(|b| b.user_agent_suffix("balance-mcp"));
-        let accounts = accounts::from_config(path, None, configure)?.targets;
+        let accounts = accounts::from_config(path, None, &args.client, "balance-mcp")?.targets;
         let server = BalanceServer::new(accounts, true, false, call_timeout, in_flight);
         return serve_on(server, listen).await;
     }
-    let (builder, demo) = match (args::credentials_set(), args.demo) {
-        (true, false) => (args.client.builder().map_err(text)?, None),
-        (false, false) => return Err(args::NO_CREDENTIALS.into()),
-        (_, true) => {
-            args.client.refuse_with_demo()?;
-            let demo = demo::Server::start().await?;
-            eprintln!(
-                "balance-mcp: --demo: serving {} from {}",
-                demo::SOURCE,
-                demo.base_url()
-            );
-            let builder = args.client.apply(demo.builder().map_err(text)?);
-            (builder.map_err(text)?, Some(demo))
-        }
-    };
-    let client = builder
-        .user_agent_suffix("balance-mcp")
-        .build()
-        .map_err(text)?;
-    let own = vec![accounts::with_client(&client, Vec::new(), None).remove(0)];
+    let (client, demo) = args.client.client(args.demo, "balance-mcp").await?;
+    if let Some(demo) = &demo {
+        eprintln!(
+            "balance-mcp: --demo: serving {} from {}",
+            demo::SOURCE,
+            demo.base_url()
+        );
+    }
+    let own = accounts::with_client(&client, Vec::new(), None);
     let server = BalanceServer::new(own, false, demo.is_some(), call_timeout, in_flight);
     let served = serve_on(server, listen).await;
     drop(demo);

@@ -11,7 +11,7 @@ use balance_cli::fetch::{self, InFlight};
 use balance_cli::output::{Format, Report};
 use balance_cli::serve;
 use clap::Parser;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 const AFTER_HELP: &str = "\
@@ -106,8 +106,7 @@ async fn report(args: ReportArgs) -> Result<ExitCode, String> {
     let accounts = args.accounts.accounts().await?;
     let destination = match &args.output {
         Some(path) => {
-            let inputs: Vec<&Path> = accounts.inputs.iter().map(PathBuf::as_path).collect();
-            Some(Destination::check(path, &inputs).map_err(|e| format!("--output {e}"))?)
+            Some(Destination::check(path, &accounts.inputs).map_err(|e| format!("--output {e}"))?)
         }
         None => None,
     };
@@ -118,15 +117,11 @@ async fn report(args: ReportArgs) -> Result<ExitCode, String> {
     let format = if args.json { Format::Json } else { args.format };
     let report = Report::new(targets, &outcomes, accounts.demo.is_some());
     let rendered = report.render(format);
-    match &destination {
-        Some(file) => file.write(rendered.as_bytes()).map_err(|e| {
-            format!(
-                "--output {}: {e}",
-                args.output.as_deref().unwrap_or(Path::new("?")).display()
-            )
-        })?,
+    match (&destination, &args.output) {
+        (Some(file), Some(path)) => (file.write(rendered.as_bytes()))
+            .map_err(|e| format!("--output {}: {e}", path.display()))?,
         // Not print!: a closed pipe is an error to report, not a panic.
-        None => std::io::Write::write_all(&mut std::io::stdout(), rendered.as_bytes())
+        _ => std::io::Write::write_all(&mut std::io::stdout(), rendered.as_bytes())
             .map_err(|e| format!("stdout: {e}"))?,
     }
     if format == Format::Text {

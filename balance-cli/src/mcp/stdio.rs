@@ -10,7 +10,7 @@
 //! Everything else passes through untouched, one line at a time, and rmcp's answers and these
 //! errors reach stdout as whole lines.
 
-use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWriteExt, DuplexStream};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, DuplexStream};
 use tokio::sync::mpsc;
 
 /// The longest request line read: tool arguments are small (100 SIDs are about 4 KB).
@@ -117,27 +117,49 @@ async fn read_line(
     input: &mut (impl AsyncBufRead + Unpin),
     line: &mut Vec<u8>,
 ) -> std::io::Result<Line> {
-    line.clear();
     let mut too_long = false;
     loop {
-        let buffer = input.fill_buf().await?;
-        if buffer.is_empty() {
-            return Ok(if too_long { Line::TooLong } else { Line::End });
+        line.clear();
+        // One byte more than a line may hold: reading that many without a `\n` means too long.
+        let limit = MAX_LINE as u64 + 1;
+        let read = (&mut *input).take(limit).read_until(b'\n', line).await?;
+        let whole = line.pop_if(|last| *last == b'\n').is_some();
+        if whole || read <= MAX_LINE {
+            // Ended by its `\n`, or by the end of the input (text after the last `\n` is dropped).
+            return Ok(match (too_long, whole) {
+                (true, _) => Line::TooLong,
+                (false, true) => Line::Whole,
+                (false, false) => Line::End,
+            });
         }
-        let (chunk, ends) = match buffer.iter().position(|&b| b == b'\n') {
-            Some(at) => (&buffer[..at], Some(at + 1)),
-            None => (buffer, None),
-        };
-        if !too_long && line.len() + chunk.len() <= MAX_LINE {
-            line.extend_from_slice(chunk);
-        } else {
-            too_long = true;
-            line.clear();
+        too_long = true;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn lines_up_to_the_limit_pass_longer_ones_are_dropped_whole() {
+        let fits = "x".repeat(MAX_LINE);
+        let over = "y".repeat(MAX_LINE + 1);
+        let text = format!("{fits}\n{over}\nnext\n{over}{over}\nlast\ntail");
+        let mut input = text.as_bytes();
+        let mut line = Vec::new();
+        let mut read = Vec::new();
+        loop {
+            match read_line(&mut input, &mut line).await.expect("read") {
+                Line::Whole => read.push(format!("{} bytes", line.len())),
+                Line::TooLong => read.push("too long".into()),
+                Line::End => break,
+            }
         }
-        let used = ends.unwrap_or(buffer.len());
-        input.consume(used);
-        if ends.is_some() {
-            return Ok(if too_long { Line::TooLong } else { Line::Whole });
-        }
+        let fits = format!("{MAX_LINE} bytes");
+        assert_eq!(
+            read,
+            [&fits, "too long", "4 bytes", "too long", "4 bytes"],
+            "text after the last newline is dropped"
+        );
     }
 }
