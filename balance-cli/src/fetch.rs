@@ -98,7 +98,7 @@ pub async fn within<'a>(
         }
     };
     // No limit is a wait longer than any run (tokio takes a deadline past its range as never).
-    let wait = limit.map_or(Duration::MAX, |limit| limit + GRACE);
+    let wait = limit.map_or(Duration::MAX, |limit| limit.saturating_add(GRACE));
     let _ = tokio::time::timeout(wait, collect).await;
     outcomes
 }

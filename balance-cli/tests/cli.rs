@@ -121,7 +121,8 @@ fn min_is_exact_and_plain() {
 
 #[test]
 fn timeout_takes_seconds_or_units_and_refuses_zero() {
-    for ok in ["5", "1.5", "500ms", "2m"] {
+    // The last: the largest duration there is, which must not overflow into a panic.
+    for ok in ["5", "1.5", "500ms", "2m", "18446744073709551615s 999ms 999us 999ns"] {
         assert_eq!(
             run(demo().args(["--timeout", ok])).status.code(),
             Some(0),
