@@ -5,7 +5,6 @@
 use crate::json::Failure;
 use balance_api::{AccountSid, Balance, Client, Error};
 use futures_util::StreamExt;
-use futures_util::stream::FuturesUnordered;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,12 +13,19 @@ use tokio::sync::Semaphore;
 /// How many requests may be in flight at once; clones share the one limit (every tool call of
 /// `balance-mcp`, every round of `balance serve`).
 #[derive(Debug, Clone)]
-pub struct InFlight(Arc<Semaphore>);
+pub struct InFlight {
+    slots: Arc<Semaphore>,
+    max: usize,
+}
 
 impl InFlight {
     /// At most `max` (at least 1) requests in flight.
     pub fn new(max: usize) -> Self {
-        Self(Arc::new(Semaphore::new(max.max(1))))
+        let max = max.max(1);
+        Self {
+            slots: Arc::new(Semaphore::new(max)),
+            max,
+        }
     }
 }
 
@@ -79,26 +85,31 @@ pub async fn within<'a>(
     limit: Option<Duration>,
 ) -> Vec<Outcome> {
     let mut outcomes = Vec::new();
-    // Unordered: an ordered set would hold finished slots behind one slow account. The
-    // semaphore, fair and first-come, first-served, is what bounds the requests.
-    let mut finished = FuturesUnordered::new();
+    // Futures made up front (they are lazy): a stream that maps as it goes does not type-check
+    // as `Send` for a spawned round.
+    let mut fetches = Vec::new();
     for (index, (client, account)) in jobs.into_iter().enumerate() {
         outcomes.push(Err(Problem::Unfinished {
             limit: limit.unwrap_or_default(),
         }));
-        finished.push(async move {
+        fetches.push(async move {
             // The semaphore is never closed, so a permit always comes.
-            let _slot = in_flight.0.acquire().await;
+            let _slot = in_flight.slots.acquire().await;
             (index, client.fetch_balance_of(account).await)
         });
     }
+    // Unordered: an ordered buffer would hold finished slots behind one slow account.
+    let mut finished = futures_util::stream::iter(fetches).buffer_unordered(in_flight.max);
     let collect = async {
         while let Some((index, result)) = finished.next().await {
             outcomes[index] = result.map_err(Problem::Fetch);
         }
     };
-    // No limit is a wait longer than any run (tokio takes a deadline past its range as never).
-    let wait = limit.map_or(Duration::MAX, |limit| limit.saturating_add(GRACE));
-    let _ = tokio::time::timeout(wait, collect).await;
+    match limit {
+        Some(limit) => {
+            let _ = tokio::time::timeout(limit.saturating_add(GRACE), collect).await;
+        }
+        None => collect.await,
+    }
     outcomes
 }
