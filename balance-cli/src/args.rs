@@ -114,6 +114,16 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         Ok(secs) if text.bytes().all(|b| b.is_ascii_digit() || b == b'.') => {
             Duration::try_from_secs_f64(secs).map_err(|e| e.to_string())?
         }
+        // humantime 2 panics (an unchecked `Duration::new`) on some sums that land on the
+        // largest duration; at most 64 characters with numbers of at most 9 digits stay far
+        // below it (6 × 999,999,999 years is about 2e17 s, against 1.8e19).
+        _ if text.len() > 64
+            || text
+                .split(|c: char| !c.is_ascii_digit())
+                .any(|n| n.len() > 9) =>
+        {
+            return Err("too long: at most 64 characters, each number at most 9 digits".into());
+        }
         _ => humantime::parse_duration(text).map_err(|e| e.to_string())?,
     };
     if duration.is_zero() {
