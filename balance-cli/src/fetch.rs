@@ -5,6 +5,7 @@
 use crate::json::Failure;
 use balance_api::{AccountSid, Balance, Client, Error};
 use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -84,24 +85,29 @@ pub async fn within<'a>(
     in_flight: &InFlight,
     limit: Option<Duration>,
 ) -> Vec<Outcome> {
-    let mut outcomes = Vec::new();
-    // Futures made up front (they are lazy): a stream that maps as it goes does not type-check
-    // as `Send` for a spawned round.
-    let mut fetches = Vec::new();
-    for (index, (client, account)) in jobs.into_iter().enumerate() {
-        outcomes.push(Err(Problem::Unfinished {
-            limit: limit.unwrap_or_default(),
-        }));
-        fetches.push(async move {
-            // The semaphore is never closed, so a permit always comes.
-            let _slot = in_flight.slots.acquire().await;
-            (index, client.fetch_balance_of(account).await)
-        });
-    }
+    let jobs: Vec<_> = jobs.into_iter().collect();
+    let mut outcomes: Vec<Outcome> = (jobs.iter())
+        .map(|_| {
+            let limit = limit.unwrap_or_default();
+            Err(Problem::Unfinished { limit })
+        })
+        .collect();
+    let mut jobs = jobs.into_iter().enumerate();
     // Unordered: an ordered buffer would hold finished slots behind one slow account.
-    let mut finished = futures_util::stream::iter(fetches).buffer_unordered(in_flight.max);
+    let mut running = FuturesUnordered::new();
     let collect = async {
-        while let Some((index, result)) = finished.next().await {
+        loop {
+            // Each fetch is made as a slot frees, not up front: a future per account of a long
+            // list held gigabytes.
+            while running.len() < in_flight.max {
+                let Some((index, (client, account))) = jobs.next() else {
+                    break;
+                };
+                running.push(fetch(index, client, account, &in_flight.slots));
+            }
+            let Some((index, result)) = running.next().await else {
+                break;
+            };
             outcomes[index] = result.map_err(Problem::Fetch);
         }
     };
@@ -112,4 +118,16 @@ pub async fn within<'a>(
         None => collect.await,
     }
     outcomes
+}
+
+/// One account's fetch, once the shared limit gives it a slot.
+async fn fetch(
+    index: usize,
+    client: &Client,
+    account: &AccountSid,
+    slots: &Semaphore,
+) -> (usize, Result<Balance, Error>) {
+    // The semaphore is never closed, so a permit always comes.
+    let _slot = slots.acquire().await;
+    (index, client.fetch_balance_of(account).await)
 }
