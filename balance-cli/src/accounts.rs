@@ -264,6 +264,19 @@ pub fn from_config(
     Err(lines.join("\n"))
 }
 
+/// `text` (a variable name or path from the file) as a message may show it: itself only when it
+/// cannot be a secret pasted in the wrong key (Twilio's are letters and digits, with lower
+/// case), so when it is a variable name (`A-Z`, `0-9`, `_`) or a path (with a `/` or a `.`);
+/// else `instead`.
+fn shown(text: &str, instead: String) -> String {
+    let variable =
+        (text.bytes()).all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+    match variable || text.contains(['/', '.']) {
+        true => text.to_owned(),
+        false => instead,
+    }
+}
+
 /// One `[[account]]` table, and the problems found in it so far.
 struct Entry<'a, 'i> {
     span: Range<usize>,
@@ -451,18 +464,21 @@ impl Entry<'_, '_> {
         let (secret, from) = match (self.text(&env_key), self.text(&file_key)) {
             (Some((var, span)), None) => match std::env::var(&var) {
                 Ok(value) if !value.is_empty() => (Some(value), format!("env:{var}")),
-                Ok(_) => (
-                    self.none(span, format!("the variable {var} is set but empty")),
-                    var,
-                ),
+                Ok(_) => {
+                    let var = shown(&var, format!("named by `{env_key}`"));
+                    let why = format!("the variable {var} is set but empty");
+                    (self.none(span, why), var)
+                }
                 Err(_) => {
+                    let var = shown(&var, format!("named by `{env_key}`"));
                     let why = format!("the variable {var} is not set (or not UTF-8)");
                     (self.none(span, why), var)
                 }
             },
             (None, Some((file, span))) => {
                 config.inputs.push(PathBuf::from(&file));
-                let read = input::read_secret(Path::new(&file));
+                let file_shown = shown(&file, format!("the file named by `{file_key}`"));
+                let read = input::read_secret(Path::new(&file), &file_shown);
                 (
                     read.map_err(|why| self.problem(span, why)).ok(),
                     format!("file:{file}"),

@@ -38,8 +38,9 @@ impl Destination {
                 if fs::symlink_metadata(given).is_ok() {
                     return Err(format!("{shown} is a symlink to nothing"));
                 }
-                let name = given
-                    .file_name()
+                // `dir/` names a directory, though `file_name` would read it as `dir`.
+                let dir_like = given.to_string_lossy().ends_with(std::path::is_separator);
+                let name = (given.file_name().filter(|_| !dir_like))
                     .ok_or_else(|| format!("{shown} names no file"))?;
                 let dir = match given.parent() {
                     Some(dir) if !dir.as_os_str().is_empty() => dir,
@@ -51,6 +52,13 @@ impl Destination {
             }
             Err(e) => return Err(format!("{shown}: {e}")),
         };
+        // A trial file now, before any request: a directory that takes no new file (read-only,
+        // /proc, /sys) would otherwise fail only once the balances were fetched.
+        let dir = path.parent().unwrap_or(Path::new("."));
+        (tempfile::Builder::new()
+            .prefix(".balance-")
+            .tempfile_in(dir))
+        .map_err(|e| format!("{shown}: cannot write in {}: {e}", dir.display()))?;
         if let Some(meta) = &existing {
             for input in inputs {
                 if fs::metadata(input).is_ok_and(|m| same_file(&m, meta)) {

@@ -33,9 +33,9 @@ pub fn read_list(path: &Path) -> Result<String, String> {
 
 /// A secret from a regular file of at most [`MAX_SECRET`] bytes that only its owner can read
 /// (as ssh insists for keys; the mode is checked on Unix only). One trailing newline is
-/// dropped. Errors name the path, never the content.
-pub fn read_secret(path: &Path) -> Result<String, String> {
-    let shown = path.display();
+/// dropped. Errors name the file as `shown` (the path, or words for one that may be a secret
+/// pasted in its place), never the content.
+pub fn read_secret(path: &Path, shown: &str) -> Result<String, String> {
     // Checked before opening, so a FIFO with no writer cannot hang the start.
     if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
         return Err(format!("{shown} is not a regular file"));
@@ -56,7 +56,7 @@ pub fn read_secret(path: &Path) -> Result<String, String> {
             ));
         }
     }
-    let text = read_bounded(file, MAX_SECRET, &shown.to_string())?;
+    let text = read_bounded(file, MAX_SECRET, shown)?;
     let text = text.strip_suffix('\n').unwrap_or(&text);
     Ok(text.strip_suffix('\r').unwrap_or(text).to_owned())
 }

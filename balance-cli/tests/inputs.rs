@@ -65,10 +65,15 @@ async fn output_is_refused_where_a_regular_file_does_not_belong_before_any_reque
     std::fs::create_dir(&directory).expect("mkdir");
     let accounts = dir.path().join("accounts.txt");
     std::fs::write(&accounts, format!("{SID}\n")).expect("write");
+    // A new name with a trailing slash names a directory; /proc takes no new file.
+    let slash = std::path::PathBuf::from(format!("{}/", dir.path().join("new").display()));
+    let proc_file = std::path::PathBuf::from("/proc/balance-output-test.prom");
     for (target, says) in [
         (&special, "is not a regular file"),
         (&directory, "is a directory"),
         (&accounts, "is also an input"),
+        (&slash, "names no file"),
+        (&proc_file, "cannot write in /proc"),
     ] {
         let mut cmd = with_credentials(server);
         cmd.args([
@@ -86,6 +91,10 @@ async fn output_is_refused_where_a_regular_file_does_not_belong_before_any_reque
         );
     }
     assert_eq!(mock.calls_async().await, 0, "refused before any request");
+    assert!(
+        !dir.path().join("new").exists(),
+        "no file where a directory was named"
+    );
     let kind = std::fs::symlink_metadata(&special)
         .expect("still there")
         .file_type();
@@ -381,4 +390,37 @@ fn a_byte_order_mark_does_not_shift_the_line_numbers() {
     // A problem at the very start of a line is where the line count could slip.
     let expected = format!("{}:4: unknown key `regoin`", config.display());
     assert!(err.contains(&expected), "{err}");
+}
+
+/// A secret pasted where the config wants a variable name or a path is never echoed: the
+/// message names the key instead. A variable name and a path are still quoted.
+#[test]
+fn a_secret_pasted_as_a_variable_name_or_path_is_not_echoed() {
+    let dir = tempfile::tempdir().expect("dir");
+    let config = dir.path().join("pasted.toml");
+    let pasted = "0123456789abcdef0123456789abcdef";
+    let other = "AC0123456789abcdef0123456789abcdef";
+    std::fs::write(
+        &config,
+        format!(
+            "[[account]]\nname = \"a\"\naccount_sid = \"{SID}\"\nauth_token_env = \"{pasted}\"\n\n\
+             [[account]]\nname = \"b\"\naccount_sid = \"{other}\"\nauth_token_file = \"{pasted}\"\n\n\
+             [[account]]\nname = \"c\"\naccount_sid = \"ACbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\"\nauth_token_env = \"NOT_SET_HERE\"\n"
+        ),
+    )
+    .expect("write");
+    let out = balance()
+        .args(["--config", &config.to_string_lossy()])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(!err.contains(pasted), "{err}");
+    for expected in [
+        ":4: the variable named by `auth_token_env` is not set",
+        ":9: the file named by `auth_token_file`: No such file",
+        ":14: the variable NOT_SET_HERE is not set",
+    ] {
+        assert!(err.contains(expected), "{expected}\nin:\n{err}");
+    }
 }

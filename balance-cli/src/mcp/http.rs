@@ -72,9 +72,8 @@ impl Token {
             (Some(value), None) => value
                 .into_string()
                 .map_err(|_| format!("{TOKEN_VAR} is not valid UTF-8"))?,
-            (None, Some(path)) => {
-                crate::input::read_secret(path).map_err(|e| format!("--token-file {e}"))?
-            }
+            (None, Some(path)) => crate::input::read_secret(path, &path.display().to_string())
+                .map_err(|e| format!("--token-file {e}"))?,
         };
         let source = match file {
             Some(path) => format!("the token in {}", path.display()),
