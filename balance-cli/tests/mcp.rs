@@ -263,9 +263,20 @@ fn protocol_edges_are_answered_never_a_crash() {
         .spawn()
         .expect("spawn");
     let mut stdin = child.stdin.take().expect("stdin");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let mut next = || {
-        serde_json::from_str::<Value>(&lines.next().expect("a line").expect("read")).expect("JSON")
+    // Read on a thread, so that a line left unanswered fails the test instead of hanging it.
+    let (sender, answers) = std::sync::mpsc::channel();
+    let stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    std::thread::spawn(move || {
+        stdout
+            .lines()
+            .map_while(Result::ok)
+            .try_for_each(|l| sender.send(l))
+    });
+    let next = || {
+        let line = answers
+            .recv_timeout(Duration::from_secs(10))
+            .expect("an answer within 10 s");
+        serde_json::from_str::<Value>(&line).expect("JSON")
     };
     writeln!(stdin, "{}", initialized()).expect("write");
     writeln!(stdin, "{huge}").expect("write");
@@ -292,6 +303,25 @@ fn protocol_edges_are_answered_never_a_crash() {
         Some(2),
         "{tools}"
     );
+    // Lines rmcp would drop without a word (the client then waits for ever) get an error.
+    let deep = format!(
+        r#"{{"jsonrpc":"2.0","id":7,"method":"ping","params":{}{}}}"#,
+        "[".repeat(3000),
+        "]".repeat(3000)
+    );
+    for (bad, code) in [
+        ("not json", -32700),
+        (deep.as_str(), -32700),
+        ("[1]", -32600),
+    ] {
+        writeln!(stdin, "{bad}").expect("write");
+        let refused = next();
+        assert_eq!(
+            (&refused["id"], &refused["error"]["code"]),
+            (&Value::Null, &json!(code)),
+            "{bad:.40}: {refused}"
+        );
+    }
     writeln!(
         stdin,
         "{}",

@@ -1,7 +1,8 @@
 //! stdin and stdout for rmcp, with the two things its stdio transport does not do itself:
 //!
-//! - a line over [`MAX_LINE`] is answered with a JSON-RPC error (id `null`, since none could be
-//!   read) and skipped; rmcp drops such a line without a word, and the client waits for ever;
+//! - a line over [`MAX_LINE`], or one that is not a JSON object, is answered with a JSON-RPC
+//!   error (id `null`, since none could be read) and skipped; rmcp drops such a line without a
+//!   word, and the client waits for ever;
 //! - a notification before the `initialize` request is ignored, as the MCP lifecycle allows;
 //!   rmcp ends the session on one.
 //!
@@ -35,27 +36,35 @@ pub fn transport() -> DuplexStream {
             match read {
                 Ok(Line::Whole) => {}
                 Ok(Line::TooLong) => {
-                    let error = serde_json::json!({
-                        "jsonrpc": "2.0",
-                        "id": null,
-                        "error": {"code": -32600, "message": format!("request too large: a line over {MAX_LINE} bytes")},
-                    });
-                    if replies.send(error.to_string()).await.is_err() {
+                    let why = format!("request too large: a line over {MAX_LINE} bytes");
+                    if replies.send(error(-32600, &why)).await.is_err() {
                         break;
                     }
                     continue;
                 }
                 Ok(Line::End) | Err(_) => break,
             }
-            if !initialized {
-                // Text that is not JSON goes through: rmcp answers it with a parse error.
-                if let Ok(message) = serde_json::from_slice::<serde_json::Value>(&line) {
-                    let method = message.get("method");
-                    if method.is_none() || message.get("id").is_none() {
-                        continue; // a notification (or a stray response): nothing to answer
+            // rmcp drops a line it cannot read without a word, and the client waits for ever.
+            let message = match serde_json::from_slice::<serde_json::Value>(&line) {
+                Ok(message) if message.is_object() => message,
+                _ if line.trim_ascii().is_empty() => continue,
+                parsed => {
+                    let (code, why) = match parsed {
+                        Ok(_) => (-32600, "invalid request: not a JSON-RPC object"),
+                        Err(_) => (-32700, "parse error: not JSON (or nested too deep)"),
+                    };
+                    if replies.send(error(code, why)).await.is_err() {
+                        break;
                     }
-                    initialized = method.is_some_and(|m| m == "initialize");
+                    continue;
                 }
+            };
+            if !initialized {
+                let method = message.get("method");
+                if method.is_none() || message.get("id").is_none() {
+                    continue; // a notification (or a stray response): nothing to answer
+                }
+                initialized = method.is_some_and(|m| m == "initialize");
             }
             line.push(b'\n');
             if to_rmcp.write_all(&line).await.is_err() {
@@ -83,6 +92,12 @@ pub fn transport() -> DuplexStream {
         }
     });
     rmcp_side
+}
+
+/// A JSON-RPC error answering a line whose id could not be read (so `null`).
+fn error(code: i32, message: &str) -> String {
+    let error = serde_json::json!({"code": code, "message": message});
+    serde_json::json!({"jsonrpc": "2.0", "id": null, "error": error}).to_string()
 }
 
 /// Resolves when stdout is a pipe or socket whose reader has gone (the poll reports an error on
