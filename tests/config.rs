@@ -194,6 +194,18 @@ fn missing_or_malformed_variables_are_named_and_never_echoed() {
         bad_region.starts_with("TWILIO_REGION: must be a host label"),
         "{bad_region}"
     );
+    // What DNS cannot take is refused before any request, not retried as a failed lookup.
+    for label in ["-", "au1-", "-au1", &"a".repeat(64)] {
+        let err = env_error(&[
+            ("TWILIO_ACCOUNT_SID", EXAMPLE_SID),
+            ("TWILIO_AUTH_TOKEN", TOKEN),
+            ("TWILIO_EDGE", label),
+        ]);
+        assert!(
+            err.starts_with("TWILIO_EDGE: must be a host label"),
+            "{err}"
+        );
+    }
 }
 
 #[test]

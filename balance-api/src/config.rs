@@ -355,13 +355,18 @@ impl std::fmt::Debug for Settings {
 
 /// Regions and edges become host labels: lower-case letters, digits and hyphens only.
 fn check_label(label: Option<&str>) -> Result<(), &'static str> {
+    // RFC 1123's label: what DNS takes, so a bad one is refused here rather than at each retry.
     let valid = |l: &str| {
-        !l.is_empty()
+        (1..=63).contains(&l.len())
+            && !l.starts_with('-')
+            && !l.ends_with('-')
             && l.bytes()
                 .all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'-'))
     };
     match label {
-        Some(l) if !valid(l) => Err("must be a host label: lower-case letters, digits and hyphens"),
+        Some(l) if !valid(l) => Err(
+            "must be a host label: 1 to 63 lower-case letters, digits and hyphens, not starting or ending with one",
+        ),
         _ => Ok(()),
     }
 }
