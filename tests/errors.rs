@@ -287,7 +287,10 @@ async fn a_stalled_server_is_a_timeout_error() {
     assert!(err.is_timeout() && err.is_retryable() && !err.is_connect());
     assert!(started.elapsed() < std::time::Duration::from_secs(2));
     let report = format!("{:#}", anyhow::Error::from(err));
-    assert_eq!(report, "timed out: no complete response within the 200ms timeout");
+    assert_eq!(
+        report,
+        "timed out: no complete response within the 200ms timeout"
+    );
 }
 
 #[tokio::test]

@@ -133,7 +133,10 @@ async fn the_generated_client_of_a_balance_api_client_times_out() {
     let sid: FetchBalanceAccountSid = EXAMPLE_SID.parse().expect("valid SID");
     let started = std::time::Instant::now();
     let err = (client.generated().fetch_balance(&sid).await).expect_err("times out");
-    assert!(started.elapsed() < std::time::Duration::from_secs(2), "{err}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(2),
+        "{err}"
+    );
     assert!(
         matches!(&err, balance_api_gen::Error::CommunicationError(e) if e.is_timeout()),
         "{err:?}"

@@ -68,7 +68,11 @@ fn the_command_exits_within_its_timeout_when_dns_hangs() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("timed out"), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("timed out"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     // The set-up, the 2 s timeout, and slack; the lookup itself would take 10 s.
     assert!(took < Duration::from_secs(5), "the process took {took:?}");
 }
