@@ -363,6 +363,14 @@ async fn a_foreign_origin_or_host_gets_403() {
     let headers = [("authorization", auth.as_str()), ("host", rebound.as_str())];
     let response = post(&server, &headers, initialize().to_string()).await;
     assert_eq!(response.status(), 403, "Host: {rebound}");
+    // rmcp reads the first Origin alone: a second is refused, not ignored.
+    let headers = [
+        ("authorization", auth.as_str()),
+        ("origin", server.origin()),
+        ("origin", "http://evil.example"),
+    ];
+    let response = post(&server, &headers, initialize().to_string()).await;
+    assert_eq!(response.status(), 400, "two Origins");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -6,7 +6,7 @@
 //! 1. the path: only `/mcp` (404 otherwise);
 //! 2. `Authorization: Bearer <token>`, compared in constant time (401 otherwise), before a byte
 //!    of the body is read, so nothing reaches Twilio without it;
-//! 3. rmcp's checks: `Host` (loopback names unless `--allow-remote`) and `Origin` (none, the
+//! 3. one `Host` and one `Origin` at most (400 otherwise); then rmcp's checks: `Host` (loopback names unless `--allow-remote`) and `Origin` (none, the
 //!    server's own loopback origins, or one given with `--allow-origin`; 403 otherwise, the MCP
 //!    specification's defence against DNS rebinding), then the body cap (413 past
 //!    [`MAX_BODY`]);
@@ -26,7 +26,7 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::Method;
 use axum::http::StatusCode;
-use axum::http::header::{AUTHORIZATION, HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
+use axum::http::header::{AUTHORIZATION, HOST, HeaderValue, ORIGIN, RETRY_AFTER, WWW_AUTHENTICATE};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http_body_util::BodyExt;
@@ -232,6 +232,15 @@ async fn admit(State(gate): State<Arc<Gate>>, request: Request, next: Next) -> R
             why,
         )
             .into_response();
+    }
+    // rmcp checks the first Host and Origin alone; a second one could say anything.
+    let headers = request.headers();
+    if [HOST, ORIGIN]
+        .iter()
+        .any(|name| headers.get_all(name).iter().nth(1).is_some())
+    {
+        let why = "Bad Request: more than one Host or Origin header";
+        return (StatusCode::BAD_REQUEST, why).into_response();
     }
     let session = (request.headers().get(SESSION_ID))
         .and_then(|v| v.to_str().ok())
