@@ -212,18 +212,31 @@ impl BalanceServer {
                 })
                 .collect::<Result<Vec<Target>, String>>()?,
         };
-        let outcomes = self.fetch(&targets).await;
-        let balances = (targets.into_iter().zip(outcomes))
-            .map(|(target, outcome)| match outcome {
+        // One request per account, however often the call names it.
+        let mut unique: Vec<Target> = Vec::new();
+        let slots: Vec<usize> = (targets.iter())
+            .map(
+                |t| match unique.iter().position(|u| u.account == t.account) {
+                    Some(slot) => slot,
+                    None => {
+                        unique.push(t.clone());
+                        unique.len() - 1
+                    }
+                },
+            )
+            .collect();
+        let outcomes = self.fetch(&unique).await;
+        let balances = (targets.into_iter().zip(slots))
+            .map(|(target, slot)| match &outcomes[slot] {
                 Ok(balance) => BatchEntry {
-                    result: Some(self.result(&target, &balance)),
+                    result: Some(self.result(&target, balance)),
                     account_sid: target.account,
                     error: None,
                 },
                 Err(problem) => BatchEntry {
                     account_sid: target.account,
                     result: None,
-                    error: Some(problem.failure(self.describe(&problem))),
+                    error: Some(problem.failure(self.describe(problem))),
                 },
             })
             .collect();
@@ -543,6 +556,29 @@ mod tests {
         assert_eq!(
             result.structured_content.expect("structured")["account_sid"],
             SUB
+        );
+        assert_eq!(sub.calls_async().await, 1);
+    }
+
+    #[tokio::test]
+    async fn an_account_named_twice_in_a_batch_is_fetched_once() {
+        let server = MockServer::start_async().await;
+        let sub = twilio_with(&server, SUB, 200, balance_body(SUB)).await;
+        let session = connect(&server).await;
+        let result = call(
+            &session,
+            "get_balances",
+            json!({"account_sids": [SUB, SUB, SUB]}),
+        )
+        .await;
+        let entries = result.structured_content.expect("structured")["balances"].clone();
+        assert_eq!(entries.as_array().map(Vec::len), Some(3), "{entries}");
+        assert!(
+            entries
+                .as_array()
+                .into_iter()
+                .flatten()
+                .all(|e| e["result"]["balance"] == "12.3400")
         );
         assert_eq!(sub.calls_async().await, 1);
     }
