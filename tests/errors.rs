@@ -267,15 +267,7 @@ fn invalid_credentials_say_which_rule_failed() {
 
 #[tokio::test]
 async fn a_stalled_server_is_a_timeout_error() {
-    let server = MockServer::start_async().await;
-    server
-        .mock_async(|when, then| {
-            when.any_request();
-            then.status(200)
-                .body(EXAMPLE_BODY)
-                .delay(std::time::Duration::from_secs(5));
-        })
-        .await;
+    let server = balance_api_tests::stalled_server().await;
     let client = builder_for(&server)
         .timeout(std::time::Duration::from_millis(200))
         .retry(RetryPolicy::none())

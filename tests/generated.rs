@@ -117,15 +117,7 @@ fn the_documented_constants_come_from_the_fragment() {
 /// the generated operations gets it without the wrapper's retry loop.
 #[tokio::test]
 async fn the_generated_client_of_a_balance_api_client_times_out() {
-    let server = MockServer::start_async().await;
-    server
-        .mock_async(|when, then| {
-            when.any_request();
-            then.status(200)
-                .body(EXAMPLE_BODY)
-                .delay(std::time::Duration::from_secs(5));
-        })
-        .await;
+    let server = balance_api_tests::stalled_server().await;
     let client = balance_api_tests::builder_for(&server)
         .timeout(std::time::Duration::from_millis(200))
         .build()

@@ -52,6 +52,21 @@ pub fn builder_for(server: &httpmock::MockServer) -> balance_api::ClientBuilder 
         .base_url(server.base_url())
 }
 
+/// A server that answers every request with the example body, 5 s late: longer than any
+/// timeout the tests set.
+pub async fn stalled_server() -> httpmock::MockServer {
+    let server = httpmock::MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.any_request();
+            then.status(200)
+                .body(EXAMPLE_BODY)
+                .delay(std::time::Duration::from_secs(5));
+        })
+        .await;
+    server
+}
+
 /// The `Authorization` value HTTP basic auth gives `user` and `secret`, computed independently.
 pub fn basic(user: &str, secret: &str) -> String {
     use base64::Engine;
