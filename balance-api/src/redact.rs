@@ -5,8 +5,9 @@
 //! string the client hands out from a response passes [`Scrubber::result`] once, before it
 //! leaves the attempt that received it.
 //!
-//! Every whole occurrence of a form is replaced, wherever it stands, in a single pass over the
-//! text (so the marker is never scrubbed again). A secret shorter than 8 characters cannot be
+//! Every whole occurrence of a form, in any ASCII case (what echoes it may change the case), is
+//! replaced, wherever it stands, in a single pass over the text (so the marker is never
+//! scrubbed again). A secret shorter than 8 characters cannot be
 //! scrubbed that way without mangling unrelated text (with the token `t`, every "t" would go),
 //! so such a secret is replaced only where it stands as a word of its own, not glued to other
 //! letters or digits: "not found" stays readable. Twilio's secrets are 32 characters, and the
@@ -48,7 +49,9 @@ impl Scrubber {
         // Most server text (a currency, a request id) is shorter than every form: no search.
         let present: Vec<&str> = (self.forms.iter())
             .map(|f| f.expose_secret())
-            .filter(|f| f.len() <= text.len() && text.contains(f))
+            .filter(|f| {
+                (text.as_bytes().windows(f.len())).any(|w| w.eq_ignore_ascii_case(f.as_bytes()))
+            })
             .collect();
         if present.is_empty() {
             return;
@@ -57,9 +60,12 @@ impl Scrubber {
         let (mut out, mut rest, mut before) = (String::with_capacity(text.len()), &text[..], None);
         'scan: while let Some(c) = rest.chars().next() {
             for form in &present {
-                let Some(after) = rest.strip_prefix(form) else {
+                // Every form is ASCII, so a match ends on a character boundary.
+                let head = rest.as_bytes().get(..form.len());
+                if !head.is_some_and(|head| head.eq_ignore_ascii_case(form.as_bytes())) {
                     continue;
-                };
+                }
+                let after = &rest[form.len()..];
                 let glued = form.len() < MIN_ANYWHERE
                     && ((word(before) && word(form.chars().next()))
                         || (word(after.chars().next()) && word(form.chars().last())));
@@ -126,6 +132,8 @@ mod tests {
             "glued or not"
         );
         assert_eq!(cleaned(&s, "no secret here"), "no secret here");
+        let upper = token.to_ascii_uppercase();
+        assert_eq!(cleaned(&s, &format!("echo {upper}")), "echo [redacted]");
     }
 
     #[test]
