@@ -181,3 +181,33 @@ async fn a_malformed_200_keeps_its_request_id() {
         );
     }
 }
+
+/// A request id is kept only when it could be one (at most 64 bytes): a server's 1,000-byte
+/// value would otherwise reach every output, on a balance and on an error alike.
+#[tokio::test]
+async fn an_overlong_request_id_is_not_kept() {
+    let long = format!("RQ{}", "0".repeat(998));
+    for status in [200, 404] {
+        let server = MockServer::start_async().await;
+        server
+            .mock_async(|when, then| {
+                when.path(balance_path(EXAMPLE_SID));
+                then.status(status)
+                    .header("content-type", "application/json")
+                    .header("twilio-request-id", &long)
+                    .body(EXAMPLE_BODY);
+            })
+            .await;
+        let result = builder_for(&server)
+            .retry(balance_api::RetryPolicy::none())
+            .build()
+            .expect("client")
+            .fetch_balance()
+            .await;
+        let kept = match &result {
+            Ok(balance) => balance.request_id(),
+            Err(err) => err.request_id(),
+        };
+        assert_eq!(kept, None, "{status}: {result:?}");
+    }
+}

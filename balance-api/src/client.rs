@@ -230,7 +230,7 @@ impl Client {
     async fn fetch_once(&self, account: &AccountSid) -> Result<Balance, Error> {
         let call = self.inner.api.fetch_balance(account.as_generated());
         let (result, request_id) = balance_api_gen::noting_header(REQUEST_ID_HEADER, call).await;
-        let request_id = request_id.and_then(|v| Some(v.to_str().ok()?.to_owned()));
+        let request_id = request_id.as_ref().and_then(crate::response::request_id);
         let mut outcome = match result {
             Ok(value) => crate::response::balance(value, account),
             Err(e) => Err(crate::response::error(e, self.inner.settings.max_body).await),
