@@ -182,7 +182,7 @@ async fn a_malformed_200_keeps_its_request_id() {
     }
 }
 
-/// A request id is kept only when it could be one (at most 64 bytes): a server's 1,000-byte
+/// A request id is kept only when it could be one (at most 256 bytes): a server's 1,000-byte
 /// value would otherwise reach every output, on a balance and on an error alike.
 #[tokio::test]
 async fn an_overlong_request_id_is_not_kept() {

@@ -12,10 +12,10 @@ use serde::Deserialize;
 pub(crate) const REQUEST_ID_HEADER: reqwest::header::HeaderName =
     reqwest::header::HeaderName::from_static("twilio-request-id");
 
-/// A request id as the client keeps it: text of at most 64 bytes (Twilio's are 34, `RQ` and 32
+/// A request id as the client keeps it: text of at most 256 bytes (Twilio's are 34, `RQ` and 32
 /// hex digits). A longer value is no request id, and would be carried into every output.
 pub(crate) fn request_id(value: &reqwest::header::HeaderValue) -> Option<String> {
-    let id = value.to_str().ok().filter(|id| id.len() <= 64)?;
+    let id = value.to_str().ok().filter(|id| id.len() <= 256)?;
     Some(id.to_owned())
 }
 
