@@ -115,12 +115,12 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             Duration::try_from_secs_f64(secs).map_err(|e| e.to_string())?
         }
         // humantime 2 panics (an unchecked `Duration::new`) on some sums that land on the
-        // largest duration; at most 64 characters with numbers of at most 9 digits stay far
-        // below it (6 × 999,999,999 years is about 2e17 s, against 1.8e19).
+        // largest duration; 64 characters with numbers of at most 9 digits stay far below it
+        // (32 × 999,999,999 years is about 1e18 s, against 1.8e19). It reads digits across
+        // whitespace as one number, so digits are counted up to the next other character.
         _ if text.len() > 64
-            || text
-                .split(|c: char| !c.is_ascii_digit())
-                .any(|n| n.len() > 9) =>
+            || (text.split(|c: char| !c.is_ascii_digit() && !c.is_whitespace()))
+                .any(|number| number.chars().filter(char::is_ascii_digit).count() > 9) =>
         {
             return Err("too long: at most 64 characters, each number at most 9 digits".into());
         }
