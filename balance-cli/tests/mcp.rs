@@ -303,7 +303,8 @@ fn protocol_edges_are_answered_never_a_crash() {
         Some(2),
         "{tools}"
     );
-    // Lines rmcp would drop without a word (the client then waits for ever) get an error.
+    // Lines rmcp would drop without a word (the client then waits for ever) get an error with
+    // id null; JSON of the wrong shape too (rmcp's own answer to it carries no id at all).
     let deep = format!(
         r#"{{"jsonrpc":"2.0","id":7,"method":"ping","params":{}{}}}"#,
         "[".repeat(3000),
@@ -317,11 +318,20 @@ fn protocol_edges_are_answered_never_a_crash() {
         writeln!(stdin, "{bad}").expect("write");
         let refused = next();
         assert_eq!(
-            (&refused["id"], &refused["error"]["code"]),
-            (&Value::Null, &json!(code)),
+            (refused.get("id"), &refused["error"]["code"]),
+            (Some(&Value::Null), &json!(code)),
             "{bad:.40}: {refused}"
         );
     }
+    // A byte-order mark before a message is no error: rmcp strips it, and so must the check.
+    let ping = json!({"jsonrpc": "2.0", "id": 8, "method": "ping"});
+    writeln!(stdin, "\u{feff}{ping}").expect("write");
+    let pong = next();
+    assert_eq!(
+        (&pong["id"], pong.get("error")),
+        (&json!(8), None),
+        "{pong}"
+    );
     writeln!(
         stdin,
         "{}",

@@ -1,8 +1,8 @@
 //! stdin and stdout for rmcp, with the two things its stdio transport does not do itself:
 //!
 //! - a line over [`MAX_LINE`], or one that is not a JSON object, is answered with a JSON-RPC
-//!   error (id `null`, since none could be read) and skipped; rmcp drops such a line without a
-//!   word, and the client waits for ever;
+//!   error (id `null`, since none could be read) and skipped; rmcp drops an over-long or
+//!   non-JSON line without a word, and the client waits for ever;
 //! - a notification before the `initialize` request is ignored, as the MCP lifecycle allows;
 //!   rmcp ends the session on one.
 //!
@@ -44,10 +44,14 @@ pub fn transport() -> DuplexStream {
                 }
                 Ok(Line::End) | Err(_) => break,
             }
-            // rmcp drops a line it cannot read without a word, and the client waits for ever.
-            let message = match serde_json::from_slice::<serde_json::Value>(&line) {
+            // rmcp drops a line that is not JSON without a word (so that two peers never trade
+            // errors for ever), and the client waits for ever; JSON-RPC asks for -32700, id
+            // null. Parsed as rmcp will (a `Value`, not `IgnoredAny`, which has no depth limit),
+            // after the BOM it strips.
+            let json = line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&line);
+            let message = match serde_json::from_slice::<serde_json::Value>(json) {
                 Ok(message) if message.is_object() => message,
-                _ if line.trim_ascii().is_empty() => continue,
+                _ if json.trim_ascii().is_empty() => continue,
                 parsed => {
                     let (code, why) = match parsed {
                         Ok(_) => (-32600, "invalid request: not a JSON-RPC object"),
