@@ -73,8 +73,8 @@ impl Problem {
 pub type Outcome = Result<Balance, Problem>;
 
 /// How much later than the limit waiting stops, after each fetch's own deadline (which the
-/// programs set to the same limit): a fetch in flight ends first with its own "timed out", so
-/// the two never race.
+/// programs set to the same limit): a fetch that started at once ends first with its own
+/// error. One that waited for a slot has its deadline later and is cut off here, unfinished.
 const GRACE: Duration = Duration::from_millis(500);
 
 /// Fetches each `(client, account)` within `in_flight`, and returns one outcome per job, in
