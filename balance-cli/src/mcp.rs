@@ -502,6 +502,9 @@ mod tests {
         let missing = "AC99999999999999999999999999999999";
         let gone = r#"{"code":20404,"message":"not found","more_info":"https://www.twilio.com/docs/errors/20404","status":404}"#;
         twilio_with(&twilio, missing, 404, gone.to_owned()).await;
+        // A status HTTP allows but RFC 9110 does not define: the schema must still hold.
+        let odd = "AC88888888888888888888888888888888";
+        twilio_with(&twilio, odd, 999, "?".to_owned()).await;
         let session = connect(&twilio).await;
         let tools = session.client.list_all_tools().await.expect("tools");
         for tool in &tools {
@@ -516,7 +519,7 @@ mod tests {
         for (tool, args) in [
             ("get_balance", json!({})),
             ("get_balance", json!({"account_sid": SUB})),
-            ("get_balances", json!({"account_sids": [SID, SUB, missing]})),
+            ("get_balances", json!({"account_sids": [SID, SUB, missing, odd]})),
         ] {
             let result = call(&session, tool, args.clone()).await;
             let structured = result.structured_content.expect("structured");
