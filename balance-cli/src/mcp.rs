@@ -519,7 +519,10 @@ mod tests {
         for (tool, args) in [
             ("get_balance", json!({})),
             ("get_balance", json!({"account_sid": SUB})),
-            ("get_balances", json!({"account_sids": [SID, SUB, missing, odd]})),
+            (
+                "get_balances",
+                json!({"account_sids": [SID, SUB, missing, odd]}),
+            ),
         ] {
             let result = call(&session, tool, args.clone()).await;
             let structured = result.structured_content.expect("structured");

@@ -371,6 +371,14 @@ async fn a_foreign_origin_or_host_gets_403() {
     ];
     let response = post(&server, &headers, initialize().to_string()).await;
     assert_eq!(response.status(), 400, "two Origins");
+    let own_host = format!("127.0.0.1:{port}");
+    let headers = [
+        ("authorization", auth.as_str()),
+        ("host", own_host.as_str()),
+        ("host", rebound.as_str()),
+    ];
+    let response = post(&server, &headers, initialize().to_string()).await;
+    assert_eq!(response.status(), 400, "two Hosts");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -6,10 +6,10 @@
 //! 1. the path: only `/mcp` (404 otherwise);
 //! 2. `Authorization: Bearer <token>`, compared in constant time (401 otherwise), before a byte
 //!    of the body is read, so nothing reaches Twilio without it;
-//! 3. one `Host` and one `Origin` at most (400 otherwise); then rmcp's checks: `Host` (loopback names unless `--allow-remote`) and `Origin` (none, the
-//!    server's own loopback origins, or one given with `--allow-origin`; 403 otherwise, the MCP
-//!    specification's defence against DNS rebinding), then the body cap (413 past
-//!    [`MAX_BODY`]);
+//! 3. one `Host` and one `Origin` at most (400 otherwise); then rmcp's checks: `Host`
+//!    (loopback names unless `--allow-remote`) and `Origin` (none, the server's own loopback
+//!    origins, or one given with `--allow-origin`; 403 otherwise, the MCP specification's
+//!    defence against DNS rebinding), then the body cap (413 past [`MAX_BODY`]);
 //! 4. for a request that opens a session, the session cap (503 past `--max-sessions`); a
 //!    session not used again within 30 s of its `initialize` is closed;
 //! 5. for a GET event stream, one per session (409 for a second).
@@ -219,8 +219,9 @@ const BODY_TIMEOUT: Duration = Duration::from_secs(10);
 /// A session nobody uses after its `initialize` (an abandoned one, say) closes after this.
 const UNUSED_SESSION_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The token check; then, for a request that opens a session (a POST without a session id),
-/// the session cap, as a 503 (rmcp has no cap of its own); one GET stream per session.
+/// The token check; one `Host` and one `Origin` at most (400); then, for a request that opens
+/// a session (a POST without a session id), the session cap, as a 503 (rmcp has no cap of its
+/// own); one GET stream per session.
 async fn admit(State(gate): State<Arc<Gate>>, request: Request, next: Next) -> Response {
     if !gate.token.admits(request.headers()) {
         let why = "Unauthorized: send Authorization: Bearer <token>, the token this server was \
