@@ -106,7 +106,7 @@ impl Balance {
         requested: Option<&AccountSid>,
         request_id: Option<String>,
     ) -> Result<Self, DecodeError> {
-        let account_sid = match (text(&body.account_sid)?, requested) {
+        let account_sid = match (text("account_sid", &body.account_sid)?, requested) {
             (None, _) => None,
             (Some(got), Some(asked)) if got == asked.as_str() => Some(asked.clone()),
             (Some(got), Some(asked)) => {
@@ -125,7 +125,7 @@ impl Balance {
                 )
             }
         };
-        let amount = text(&body.balance)?;
+        let amount = text("balance", &body.balance)?;
         Ok(Self {
             account_sid,
             amount: amount
@@ -133,7 +133,7 @@ impl Balance {
                 .map(Self::parse_amount)
                 .transpose()
                 .map_err(DecodeError::Amount)?,
-            currency: text(&body.currency)?,
+            currency: text("currency", &body.currency)?,
             request_id,
         })
     }
@@ -143,12 +143,12 @@ impl Balance {
 /// `Option` of either, an enum of strings), read through its `Serialize` so that no generated
 /// type name is leaned on. One field at a time: a string becomes a `Value::String` with the one
 /// copy a `String` needs anyway, and nothing is read back by name.
-fn text<T: Serialize>(field: &T) -> Result<Option<String>, DecodeError> {
+fn text<T: Serialize>(name: &str, field: &T) -> Result<Option<String>, DecodeError> {
     match serde_json::to_value(field) {
         Ok(serde_json::Value::String(text)) => Ok(Some(text)),
         Ok(serde_json::Value::Null) => Ok(None),
         _ => Err(DecodeError::Json {
-            reason: "a field is not a string".into(),
+            reason: format!("`{name}` is not a string"),
             body: String::new(),
         }),
     }
@@ -235,10 +235,15 @@ mod tests {
     #[test]
     fn a_field_is_text_whatever_type_carries_it() {
         let some = |s: &str| Ok(Some(s.to_owned()));
-        assert_eq!(text(&"x"), some("x"));
-        assert_eq!(text(&Some(Newtype("AC1".into()))), some("AC1"));
-        assert_eq!(text(&Currency::Usd), some("USD"));
-        assert_eq!(text(&None::<String>), Ok(None));
-        assert!(text(&1.5).is_err() && text(&vec!["a"]).is_err());
+        assert_eq!(text("f", &"x"), some("x"));
+        assert_eq!(text("f", &Some(Newtype("AC1".into()))), some("AC1"));
+        assert_eq!(text("f", &Currency::Usd), some("USD"));
+        assert_eq!(text("f", &None::<String>), Ok(None));
+        assert!(text("f", &vec!["a"]).is_err());
+        let err = text("balance", &1.5).expect_err("a number");
+        assert!(
+            err.to_string().contains("`balance` is not a string"),
+            "{err}"
+        );
     }
 }
