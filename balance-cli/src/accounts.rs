@@ -467,12 +467,12 @@ impl Entry<'_, '_> {
                 Ok(_) => {
                     let var = shown(&var, format!("named by `{env_key}`"));
                     let why = format!("the variable {var} is set but empty");
-                    (self.none(span, why), var)
+                    (self.none(span, why), String::new())
                 }
                 Err(_) => {
                     let var = shown(&var, format!("named by `{env_key}`"));
                     let why = format!("the variable {var} is not set (or not UTF-8)");
-                    (self.none(span, why), var)
+                    (self.none(span, why), String::new())
                 }
             },
             (None, Some((file, span))) => {
