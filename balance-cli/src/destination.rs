@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 /// A checked `--output` path.
 #[derive(Debug)]
 pub struct Destination {
+    /// The path as given, for messages.
+    given: PathBuf,
     /// The final path, symlinks resolved.
     path: PathBuf,
     /// An existing file's permissions, kept; a new file gets 0666 less the umask.
@@ -70,14 +72,19 @@ impl Destination {
             }
         }
         Ok(Self {
+            given: given.to_owned(),
             path,
             permissions: existing.map(|m| m.permissions()),
         })
     }
 
     /// Writes `bytes` to a temporary file in the same directory, then renames it into place;
-    /// on error the temporary file is removed.
-    pub fn write(&self, bytes: &[u8]) -> std::io::Result<()> {
+    /// on error the temporary file is removed, and the error names the path as given.
+    pub fn write(&self, bytes: &[u8]) -> Result<(), String> {
+        (self.replace(bytes)).map_err(|e| format!("{}: {e}", self.given.display()))
+    }
+
+    fn replace(&self, bytes: &[u8]) -> std::io::Result<()> {
         let dir = self.path.parent().unwrap_or(Path::new("."));
         let mut builder = tempfile::Builder::new();
         builder.prefix(".balance-");

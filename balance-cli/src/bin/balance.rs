@@ -117,11 +117,12 @@ async fn report(args: ReportArgs) -> Result<ExitCode, String> {
     let format = if args.json { Format::Json } else { args.format };
     let report = Report::new(targets, &outcomes, accounts.demo.is_some());
     let rendered = report.render(format);
-    match (&destination, &args.output) {
-        (Some(file), Some(path)) => (file.write(rendered.as_bytes()))
-            .map_err(|e| format!("--output {}: {e}", path.display()))?,
+    match &destination {
+        Some(file) => file
+            .write(rendered.as_bytes())
+            .map_err(|e| format!("--output {e}"))?,
         // Not print!: a closed pipe is an error to report, not a panic.
-        _ => std::io::Write::write_all(&mut std::io::stdout(), rendered.as_bytes())
+        None => std::io::Write::write_all(&mut std::io::stdout(), rendered.as_bytes())
             .map_err(|e| format!("stdout: {e}"))?,
     }
     if format == Format::Text {
