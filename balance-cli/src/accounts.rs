@@ -2,7 +2,7 @@
 //! account with its own credentials), or the environment's credentials (their own account, or
 //! the SIDs given), or the demo server.
 
-use crate::args::{self, ClientArgs};
+use crate::args::ClientArgs;
 use crate::{demo, input};
 use balance_api::{AccountSid, Balance, BuildError, Client, ClientBuilder, Credentials, Decimal};
 use std::collections::HashMap;
@@ -65,12 +65,6 @@ impl AccountArgs {
             let mut accounts = from_config(path, self.min, &self.client, "balance-cli")?;
             accounts.inputs.push(path.clone());
             return Ok(accounts);
-        }
-        if !self.demo && !args::credentials_set() {
-            return Err(format!(
-                "{}; or --config FILE for accounts with credentials of their own",
-                args::NO_CREDENTIALS
-            ));
         }
         let (client, demo) = self.client.client(self.demo, "balance-cli").await?;
         if let Some(server) = &demo {

@@ -13,13 +13,14 @@ const CREDENTIAL_VARS: [&str; 4] = [
 ];
 
 /// What both programs say when there is nothing to read balances with.
-pub const NO_CREDENTIALS: &str = "no Twilio credentials: set TWILIO_ACCOUNT_SID and \
+const NO_CREDENTIALS: &str = "no Twilio credentials: set TWILIO_ACCOUNT_SID and \
     TWILIO_AUTH_TOKEN (or TWILIO_API_KEY and TWILIO_API_SECRET), or pass --demo to see the \
-    example documented in Twilio's spec";
+    example documented in Twilio's spec; or --config FILE for accounts with credentials of \
+    their own";
 
 /// Whether any credential variable is present (even empty: a half-set configuration is an
 /// error to report, never a reason to fall back to demo data).
-pub fn credentials_set() -> bool {
+fn credentials_set() -> bool {
     CREDENTIAL_VARS
         .iter()
         .any(|v| std::env::var_os(v).is_some())
