@@ -56,11 +56,10 @@ impl Destination {
         };
         // A trial file now, before any request: a directory that takes no new file (read-only,
         // /proc, /sys) would otherwise fail only once the balances were fetched.
-        let dir = path.parent().unwrap_or(Path::new("."));
-        (tempfile::Builder::new()
-            .prefix(".balance-")
-            .tempfile_in(dir))
-        .map_err(|e| format!("{shown}: cannot write in {}: {e}", dir.display()))?;
+        temporary_beside(&path).map_err(|e| {
+            let dir = path.parent().unwrap_or(Path::new("."));
+            format!("{shown}: cannot write in {}: {e}", dir.display())
+        })?;
         if let Some(meta) = &existing {
             for input in inputs {
                 if fs::metadata(input).is_ok_and(|m| same_file(&m, meta)) {
@@ -85,16 +84,7 @@ impl Destination {
     }
 
     fn replace(&self, bytes: &[u8]) -> std::io::Result<()> {
-        let dir = self.path.parent().unwrap_or(Path::new("."));
-        let mut builder = tempfile::Builder::new();
-        builder.prefix(".balance-");
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            // Passed to open(2), so the umask applies as it does to any new file.
-            builder.permissions(Permissions::from_mode(0o666));
-        }
-        let mut file = builder.tempfile_in(dir)?;
+        let mut file = temporary_beside(&self.path)?;
         if let Some(permissions) = &self.permissions {
             file.as_file().set_permissions(permissions.clone())?;
         }
@@ -103,6 +93,20 @@ impl Destination {
         file.persist(&self.path).map_err(|e| e.error)?;
         Ok(())
     }
+}
+
+/// A new temporary file in `path`'s directory, to be renamed over it (or dropped, which
+/// removes it).
+fn temporary_beside(path: &Path) -> std::io::Result<tempfile::NamedTempFile> {
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".balance-");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // Passed to open(2), so the umask applies as it does to any new file.
+        builder.permissions(Permissions::from_mode(0o666));
+    }
+    builder.tempfile_in(path.parent().unwrap_or(Path::new(".")))
 }
 
 #[cfg(unix)]
