@@ -91,11 +91,11 @@ impl Balance {
             Some((whole, fraction)) => digits(whole) && digits(fraction),
             None => digits(unsigned),
         };
-        let raw = text.to_owned();
+        let raw = || text.to_owned();
         if !plain {
-            return Err(InvalidAmount::NotDecimal { raw });
+            return Err(InvalidAmount::NotDecimal { raw: raw() });
         }
-        Decimal::from_str_exact(text).map_err(|_| InvalidAmount::OutOfRange { raw })
+        Decimal::from_str_exact(text).map_err(|_| InvalidAmount::OutOfRange { raw: raw() })
     }
 
     /// The generated response, read through its field names (which upstream keeps stable),

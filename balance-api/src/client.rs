@@ -162,12 +162,16 @@ impl Client {
         );
         let started = Instant::now();
         let settings = &self.inner.settings;
-        let mut result = retry::run(&settings.retry, &self.inner.pause, settings.timeout, |n| {
+        let run = retry::run(&settings.retry, &self.inner.pause, settings.timeout, |n| {
             span.record("attempts", n);
             self.fetch_once(account)
-        })
-        .instrument(span.clone())
-        .await;
+        });
+        // Entering a span nobody listens to still costs each poll (with tracing's `log` feature,
+        // a check of the logger on every enter and exit).
+        let mut result = match span.is_disabled() {
+            true => run.await,
+            false => run.instrument(span.clone()).await,
+        };
         if let Err(e) = &mut result
             && self.inner.api_key
             && account != self.account_sid()
@@ -228,7 +232,9 @@ impl Client {
     }
 
     async fn fetch_once(&self, account: &AccountSid) -> Result<Balance, Error> {
-        let call = self.inner.api.fetch_balance(account.as_generated());
+        // Boxed once, here: the generated future is large, and every layer above (the request-id
+        // scope, the attempt's timeout, the retry loop, the span) would otherwise copy it whole.
+        let call = Box::pin(self.inner.api.fetch_balance(account.as_generated()));
         let (result, request_id) = balance_api_gen::noting_header(REQUEST_ID_HEADER, call).await;
         let request_id = request_id.as_ref().and_then(crate::response::request_id);
         let mut outcome = match result {
