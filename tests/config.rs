@@ -326,6 +326,18 @@ fn a_base_url_with_a_query_or_fragment_is_refused() {
     );
 }
 
+/// An international host reaches the wire as punycode: whichever IDNA back end Cargo.lock picks
+/// for url (it pins idna_adapter's unicode-rs one), it must not be the stub that refuses them.
+#[test]
+fn an_international_base_url_host_is_sent_as_punycode() {
+    let client = Client::builder()
+        .credentials(token_credentials())
+        .base_url("https://bücher.example/")
+        .build()
+        .expect("an IDN host is a host");
+    assert_eq!(client.base_url().as_str(), "https://xn--bcher-kva.example/");
+}
+
 /// The child half of the test below: run with `HTTP_PROXY` set, in a process of its own.
 #[test]
 #[ignore = "run by a_shared_transport_decides_whether_plain_http_meets_a_proxy, with HTTP_PROXY set"]
