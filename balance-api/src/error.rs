@@ -151,15 +151,6 @@ pub enum DecodeError {
     },
 }
 
-/// What ran out, as the cause of a timeout.
-#[derive(Debug, thiserror::Error)]
-enum TimedOut {
-    #[error("the {0:?} deadline passed")]
-    Deadline(Duration),
-    #[error("no complete response within the {0:?} timeout")]
-    Attempt(Duration),
-}
-
 impl Error {
     fn new(kind: ErrorKind, status: Option<StatusCode>) -> Self {
         Self(Box::new(Inner {
@@ -204,7 +195,7 @@ impl Error {
     /// The retry deadline passed with no answer in hand; not worth retrying.
     pub(crate) fn deadline(limit: Duration) -> Self {
         let mut err = Self::new(ErrorKind::Timeout, None);
-        err.0.source = Some(Box::new(TimedOut::Deadline(limit)));
+        err.0.source = Some(format!("the {limit:?} deadline passed").into());
         err
     }
 
@@ -212,7 +203,7 @@ impl Error {
     pub(crate) fn attempt_timed_out(limit: Duration) -> Self {
         let mut err = Self::new(ErrorKind::Timeout, None);
         err.0.retryable = true;
-        err.0.source = Some(Box::new(TimedOut::Attempt(limit)));
+        err.0.source = Some(format!("no complete response within the {limit:?} timeout").into());
         err
     }
 
