@@ -35,42 +35,31 @@ pub struct Credentials {
 /// # Ok::<(), balance_api::InvalidSid>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
-#[error("{}", self.rule.problem())]
+#[error("{rule}")]
 pub struct InvalidCredentials {
     rule: CredentialsRule,
 }
 
 /// The check a part of the credentials failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
 #[non_exhaustive]
 pub enum CredentialsRule {
     /// The Auth Token is empty.
+    #[error("the Auth Token is empty")]
     AuthTokenEmpty,
     /// The Auth Token holds something other than printable ASCII (a space, a control or
     /// invisible character such as a byte-order mark or a zero-width space).
+    #[error("the Auth Token contains whitespace, control or non-ASCII characters")]
     AuthTokenCharacters,
     /// The API Key SID is not `SK` followed by 32 hex digits.
+    #[error("the API Key SID is not SK followed by 32 hex digits")]
     ApiKeySid,
     /// The API Key secret is empty.
+    #[error("the API Key secret is empty")]
     ApiSecretEmpty,
     /// The API Key secret holds something other than printable ASCII.
+    #[error("the API Key secret contains whitespace, control or non-ASCII characters")]
     ApiSecretCharacters,
-}
-
-impl CredentialsRule {
-    fn problem(self) -> &'static str {
-        match self {
-            Self::AuthTokenEmpty => "the Auth Token is empty",
-            Self::AuthTokenCharacters => {
-                "the Auth Token contains whitespace, control or non-ASCII characters"
-            }
-            Self::ApiKeySid => "the API Key SID is not SK followed by 32 hex digits",
-            Self::ApiSecretEmpty => "the API Key secret is empty",
-            Self::ApiSecretCharacters => {
-                "the API Key secret contains whitespace, control or non-ASCII characters"
-            }
-        }
-    }
 }
 
 impl InvalidCredentials {
