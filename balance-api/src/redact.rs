@@ -22,7 +22,6 @@ const MARK: &str = "[redacted]";
 const MIN_ANYWHERE: usize = 8;
 
 /// The forms a secret travels in, longest first.
-#[derive(Clone)]
 pub(crate) struct Scrubber {
     forms: Vec<SecretString>,
 }
@@ -87,12 +86,6 @@ impl Scrubber {
             Ok(balance) => balance.server_text().for_each(|t| self.clean(t)),
             Err(err) => err.server_text().into_iter().for_each(|t| self.clean(t)),
         }
-    }
-}
-
-impl std::fmt::Debug for Scrubber {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Scrubber([redacted])")
     }
 }
 
