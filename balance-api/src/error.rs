@@ -314,12 +314,7 @@ impl Error {
     /// Whether the connection could not be established (refused, DNS, TLS, proxy, a connect
     /// timeout).
     pub fn is_connect(&self) -> bool {
-        let first = self
-            .0
-            .source
-            .as_deref()
-            .map(|e| e as &(dyn StdError + 'static));
-        std::iter::successors(first, |&e| e.source()).any(|e| {
+        std::iter::successors(self.source(), |&e| e.source()).any(|e| {
             e.downcast_ref::<reqwest::Error>()
                 .is_some_and(reqwest::Error::is_connect)
         })
