@@ -98,6 +98,28 @@ async fn a_connection_dropped_mid_body_is_retried() {
 }
 
 #[tokio::test]
+async fn a_body_cut_mid_way_keeps_its_request_id() {
+    // The head, request id included, arrived: support can still trace the broken response.
+    let server = RawServer::start(|_| Reply {
+        bytes: b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntwilio-request-id: RQ0123456789abcdef0123456789abcdef\r\ncontent-length: 200\r\n\r\n{\"account_sid\":".to_vec(),
+        close: true,
+        ..Reply::default()
+    })
+    .await;
+    let c = client(
+        &server.base_url(),
+        Duration::from_secs(2),
+        RetryPolicy::none(),
+    );
+    let err = c
+        .fetch_balance()
+        .await
+        .expect_err("the body never completes");
+    assert!(matches!(err.kind(), ErrorKind::Transport), "{err:?}");
+    assert_eq!(err.request_id(), Some("RQ0123456789abcdef0123456789abcdef"));
+}
+
+#[tokio::test]
 async fn a_server_that_never_answers_times_out_within_the_bound() {
     let server = RawServer::start(|_| Reply {
         delay: Duration::from_secs(3600),

@@ -1,7 +1,7 @@
 //! [`Client`]: the async client over the generated one.
 
 use crate::config::Settings;
-use crate::error::{BuildError, ConfigError, ErrorKind};
+use crate::error::{BuildError, ConfigError};
 use crate::redact::Scrubber;
 use crate::response::REQUEST_ID_HEADER;
 use crate::retry::{self, Pause};
@@ -236,19 +236,20 @@ impl Client {
         // scope, the attempt's timeout, the retry loop, the span) would otherwise copy it whole.
         let call = Box::pin(self.inner.api.fetch_balance(account.as_generated()));
         let (result, request_id) = balance_api_gen::noting_header(REQUEST_ID_HEADER, call).await;
-        let request_id = request_id.as_ref().and_then(crate::response::request_id);
+        // At most 256 bytes of text (Twilio's are 34): a longer value is no request id, and
+        // would be carried into every output.
+        let request_id = (request_id.as_ref().and_then(|v| v.to_str().ok()))
+            .filter(|id| id.len() <= 256)
+            .map(str::to_owned);
         let mut outcome = match result {
             Ok(value) => crate::response::balance(value, account),
             Err(e) => Err(crate::response::error(e, self.inner.settings.max_body).await),
         };
-        // One place for the id, on every outcome: a 200 that did not decode is exactly what
-        // support asks about (error statuses carry theirs from their own headers).
+        // One place for the id, on every outcome that had a response: a 200 that did not decode,
+        // or whose body broke off, is exactly what support asks about.
         match &mut outcome {
             Ok(balance) => balance.set_request_id(request_id),
-            Err(err) if matches!(err.kind(), ErrorKind::Decode(_)) => {
-                err.set_request_id(request_id)
-            }
-            Err(_) => {}
+            Err(err) => err.set_request_id(request_id),
         }
         self.inner.scrubber.result(&mut outcome);
         outcome

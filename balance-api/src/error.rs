@@ -216,11 +216,10 @@ impl Error {
     pub(crate) fn status_error(
         kind: ErrorKind,
         status: StatusCode,
-        request_id: Option<String>,
         retry_after: Option<Duration>,
     ) -> Self {
         let mut err = Self::new(kind, Some(status));
-        (err.0.request_id, err.0.retry_after) = (request_id, retry_after);
+        err.0.retry_after = retry_after;
         err
     }
 

@@ -12,13 +12,6 @@ use serde::Deserialize;
 pub(crate) const REQUEST_ID_HEADER: reqwest::header::HeaderName =
     reqwest::header::HeaderName::from_static("twilio-request-id");
 
-/// A request id as the client keeps it: text of at most 256 bytes (Twilio's are 34, `RQ` and 32
-/// hex digits). A longer value is no request id, and would be carried into every output.
-pub(crate) fn request_id(value: &reqwest::header::HeaderValue) -> Option<String> {
-    let id = value.to_str().ok().filter(|id| id.len() <= 256)?;
-    Some(id.to_owned())
-}
-
 /// A 200: the documented body, labelled as JSON, for the account asked for.
 pub(crate) fn balance(
     value: ResponseValue<fetch_balance::Response>,
@@ -84,7 +77,6 @@ pub(crate) fn error_from_parts(status: StatusCode, headers: &HeaderMap, body: &[
             .get(name)
             .and_then(|v: &reqwest::header::HeaderValue| v.to_str().ok())
     };
-    let request_id = headers.get(REQUEST_ID_HEADER).and_then(request_id);
     let retry_after = text(RETRY_AFTER)
         .and_then(|v| crate::retry::parse_retry_after(v, std::time::SystemTime::now()));
     let location = status
@@ -108,7 +100,7 @@ pub(crate) fn error_from_parts(status: StatusCode, headers: &HeaderMap, body: &[
             location,
         }),
     };
-    Error::status_error(kind, status, request_id, retry_after)
+    Error::status_error(kind, status, retry_after)
 }
 
 /// Twilio's documented error body; every field optional, so a partial one still decodes.
