@@ -198,14 +198,6 @@ pub enum InvalidAmount {
     },
 }
 
-impl InvalidAmount {
-    pub(crate) fn raw_mut(&mut self) -> &mut String {
-        match self {
-            Self::NotDecimal { raw } | Self::OutOfRange { raw } => raw,
-        }
-    }
-}
-
 /// `0.05 USD`; `0.05` without a currency; `no balance information` without an amount.
 impl fmt::Display for Balance {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -260,9 +260,12 @@ impl Error {
             ErrorKind::Http(e) => texts.extend(e.location.iter_mut().chain([&mut e.body])),
             ErrorKind::Decode(DecodeError::Json { reason, body }) => texts.extend([reason, body]),
             ErrorKind::Decode(
-                DecodeError::ContentType { raw } | DecodeError::AccountMismatch { got: raw, .. },
+                DecodeError::ContentType { raw }
+                | DecodeError::AccountMismatch { got: raw, .. }
+                | DecodeError::Amount(
+                    InvalidAmount::NotDecimal { raw } | InvalidAmount::OutOfRange { raw },
+                ),
             ) => texts.push(raw),
-            ErrorKind::Decode(DecodeError::Amount(amount)) => texts.push(amount.raw_mut()),
             _ => {}
         }
         texts
