@@ -125,8 +125,7 @@ impl ClientBuilder {
         // Read first, so an empty one is reported even when the API Key set is complete.
         let token = get("TWILIO_AUTH_TOKEN")?;
         let credentials = match (get("TWILIO_API_KEY")?, get("TWILIO_API_SECRET")?) {
-            (Some(key), Some(secret)) => Credentials::api_key(account, &key, secret)
-                .map_err(|e| ConfigError::var(e.variable(), "is invalid").because(e))?,
+            (Some(key), Some(secret)) => Credentials::api_key(account, &key, secret),
             (Some(_), None) => Err(ConfigError::var(
                 "TWILIO_API_SECRET",
                 "is not set but TWILIO_API_KEY is",
@@ -143,9 +142,9 @@ impl ClientBuilder {
                     )
                 })?;
                 Credentials::auth_token(account, token)
-                    .map_err(|e| ConfigError::var(e.variable(), "is invalid").because(e))?
             }
-        };
+        }
+        .map_err(|e| ConfigError::var(e.variable(), "is invalid").because(e))?;
         let mut builder = Self::default().credentials(credentials);
         builder.settings.region = get("TWILIO_REGION")?;
         builder.settings.edge = get("TWILIO_EDGE")?;
