@@ -4,7 +4,7 @@
 
 use crate::args::ClientArgs;
 use crate::{demo, input};
-use balance_api::{AccountSid, Balance, BuildError, Client, ClientBuilder, Credentials, Decimal};
+use balance_api::{AccountSid, Balance, Client, ClientBuilder, Credentials, Decimal};
 use std::collections::HashMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -173,7 +173,7 @@ pub fn from_config(
     client: &ClientArgs,
     program: &str,
 ) -> Result<Accounts, String> {
-    let configure = |builder| (client.apply(builder)).map(|b| b.user_agent_suffix(program));
+    let configure = |builder| client.apply(builder).user_agent_suffix(program);
     let raw = input::read_list(path)?;
     // Editors on some systems save a byte-order mark; it is not part of the TOML (nor a line).
     let text = raw.strip_prefix('\u{feff}').unwrap_or(&raw);
@@ -323,7 +323,7 @@ impl Entry<'_, '_> {
     fn target(
         &mut self,
         run_min: Option<Decimal>,
-        configure: &impl Fn(ClientBuilder) -> Result<ClientBuilder, BuildError>,
+        configure: &impl Fn(ClientBuilder) -> ClientBuilder,
         clients: &mut HashMap<String, Client>,
         config: &mut Accounts,
     ) -> Option<Target> {
@@ -373,22 +373,20 @@ impl Entry<'_, '_> {
         let client = match clients.get(&key) {
             Some(client) => client.clone(),
             None => {
-                let mut builder = Client::builder().credentials(credentials);
+                let mut builder = configure(Client::builder().credentials(credentials));
                 // Every account shares one connection pool and TLS setup; each client adds
                 // only what its requests carry (and its own 429 pause).
                 if let Some(transport) = clients.values().next() {
                     builder = builder.transport_of(transport);
                 }
-                let built = configure(builder).and_then(|mut b| {
-                    if let Some(region) = region {
-                        b = b.region(region);
-                    }
-                    if let Some(edge) = edge {
-                        b = b.edge(edge);
-                    }
-                    b.build()
-                });
-                let client = built
+                if let Some(region) = region {
+                    builder = builder.region(region);
+                }
+                if let Some(edge) = edge {
+                    builder = builder.edge(edge);
+                }
+                let client = builder
+                    .build()
                     .map_err(|e| self.problem(self.span.clone(), crate::one_line(&e)))
                     .ok()?;
                 clients.entry(key).or_insert(client).clone()

@@ -4,27 +4,11 @@ use crate::demo;
 use balance_api::{BuildError, Client, ClientBuilder, RetryPolicy};
 use std::time::Duration;
 
-/// The credential variables; demo mode only when none of them is set at all.
-const CREDENTIAL_VARS: [&str; 4] = [
-    "TWILIO_ACCOUNT_SID",
-    "TWILIO_AUTH_TOKEN",
-    "TWILIO_API_KEY",
-    "TWILIO_API_SECRET",
-];
-
 /// What both programs say when there is nothing to read balances with.
 const NO_CREDENTIALS: &str = "no Twilio credentials: set TWILIO_ACCOUNT_SID and \
     TWILIO_AUTH_TOKEN (or TWILIO_API_KEY and TWILIO_API_SECRET), or pass --demo to see the \
     example documented in Twilio's spec; or --config FILE for accounts with credentials of \
     their own";
-
-/// Whether any credential variable is present (even empty: a half-set configuration is an
-/// error to report, never a reason to fall back to demo data).
-fn credentials_set() -> bool {
-    CREDENTIAL_VARS
-        .iter()
-        .any(|v| std::env::var_os(v).is_some())
-}
 
 /// How to reach Twilio: the flags both programs take beside their own.
 #[derive(clap::Args, Debug, Clone)]
@@ -45,13 +29,8 @@ pub struct ClientArgs {
 }
 
 impl ClientArgs {
-    /// The builder for real credentials from the environment, with these flags applied.
-    pub fn builder(&self) -> Result<ClientBuilder, BuildError> {
-        self.apply(ClientBuilder::from_env()?)
-    }
-
     /// These flags applied to `builder`.
-    pub fn apply(&self, mut builder: ClientBuilder) -> Result<ClientBuilder, BuildError> {
+    pub fn apply(&self, mut builder: ClientBuilder) -> ClientBuilder {
         if let Some(region) = &self.region {
             builder = builder.region(region);
         }
@@ -67,7 +46,7 @@ impl ClientArgs {
         if let Some(url) = &self.base_url {
             builder = builder.base_url(url);
         }
-        Ok(builder)
+        builder
     }
 
     /// The one client of a run without a config file, `program` in its user agent: the demo
@@ -79,18 +58,19 @@ impl ClientArgs {
         program: &str,
     ) -> Result<(Client, Option<demo::Server>), String> {
         let text = |e: BuildError| crate::one_line(&e);
-        if demo {
+        // The first four of ENV_VARS are the credentials. Any of them present (even empty) is
+        // a configuration to use or report, never a reason to fall back to demo data.
+        let (builder, server) = if demo {
             self.refuse_with_demo()?;
             let server = demo::Server::start().await?;
-            let builder = self.apply(server.builder().map_err(text)?);
-            let client = builder.and_then(|b| b.user_agent_suffix(program).build());
-            return Ok((client.map_err(text)?, Some(server)));
-        }
-        if !credentials_set() {
+            (server.builder().map_err(text)?, Some(server))
+        } else if balance_api::ENV_VARS[..4].iter().any(|v| std::env::var_os(v).is_some()) {
+            (ClientBuilder::from_env().map_err(text)?, None)
+        } else {
             return Err(NO_CREDENTIALS.into());
-        }
-        let client = (self.builder()).and_then(|b| b.user_agent_suffix(program).build());
-        Ok((client.map_err(text)?, None))
+        };
+        let client = self.apply(builder).user_agent_suffix(program).build();
+        Ok((client.map_err(text)?, server))
     }
 
     /// Refuses flags that only make sense with real credentials: the demo server is on
