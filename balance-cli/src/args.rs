@@ -58,13 +58,14 @@ impl ClientArgs {
         program: &str,
     ) -> Result<(Client, Option<demo::Server>), String> {
         let text = |e: BuildError| crate::one_line(&e);
+        let present = |var: &&str| std::env::var_os(var).is_some();
         // The first four of ENV_VARS are the credentials. Any of them present (even empty) is
         // a configuration to use or report, never a reason to fall back to demo data.
         let (builder, server) = if demo {
             self.refuse_with_demo()?;
             let server = demo::Server::start().await?;
             (server.builder().map_err(text)?, Some(server))
-        } else if balance_api::ENV_VARS[..4].iter().any(|v| std::env::var_os(v).is_some()) {
+        } else if balance_api::ENV_VARS[..4].iter().any(present) {
             (ClientBuilder::from_env().map_err(text)?, None)
         } else {
             return Err(NO_CREDENTIALS.into());

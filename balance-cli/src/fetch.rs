@@ -2,10 +2,10 @@
 //! which what finished is kept and the rest are reported as unfinished. Both programs fetch
 //! through [`within`].
 
+use crate::accounts::Target;
 use crate::json::Failure;
-use balance_api::{AccountSid, Balance, Client, Error};
+use balance_api::{Balance, Error};
 use futures_util::StreamExt;
-use futures_util::stream::FuturesUnordered;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -77,37 +77,26 @@ pub type Outcome = Result<Balance, Problem>;
 /// error. One that waited for a slot has its deadline later and is cut off here, unfinished.
 const GRACE: Duration = Duration::from_millis(500);
 
-/// Fetches each `(client, account)` within `in_flight`, and returns one outcome per job, in
+/// Fetches each target's account within `in_flight`, and returns one outcome per target, in
 /// order. With a `limit`, what finished by then (plus a short grace) is kept and the rest are
 /// [`Problem::Unfinished`].
-pub async fn within<'a>(
-    jobs: impl IntoIterator<Item = (&'a Client, &'a AccountSid)>,
+pub async fn within(
+    targets: &[Target],
     in_flight: &InFlight,
     limit: Option<Duration>,
 ) -> Vec<Outcome> {
-    let jobs: Vec<_> = jobs.into_iter().collect();
-    let mut outcomes: Vec<Outcome> = (jobs.iter())
+    let mut outcomes: Vec<Outcome> = (targets.iter())
         .map(|_| {
             let limit = limit.unwrap_or_default();
             Err(Problem::Unfinished { limit })
         })
         .collect();
-    let mut jobs = jobs.into_iter().enumerate();
-    // Unordered: an ordered buffer would hold finished slots behind one slow account.
-    let mut running = FuturesUnordered::new();
+    // Each fetch is made as a slot frees, not up front (a future per account of a long list
+    // held gigabytes); unordered, so that finished ones never wait behind one slow account.
+    let jobs = (0..targets.len()).map(|index| fetch(index, &targets[index], &in_flight.slots));
+    let mut running = futures_util::stream::iter(jobs).buffer_unordered(in_flight.max);
     let collect = async {
-        loop {
-            // Each fetch is made as a slot frees, not up front: a future per account of a long
-            // list held gigabytes.
-            while running.len() < in_flight.max {
-                let Some((index, (client, account))) = jobs.next() else {
-                    break;
-                };
-                running.push(fetch(index, client, account, &in_flight.slots));
-            }
-            let Some((index, result)) = running.next().await else {
-                break;
-            };
+        while let Some((index, result)) = running.next().await {
             outcomes[index] = result.map_err(Problem::Fetch);
         }
     };
@@ -123,11 +112,10 @@ pub async fn within<'a>(
 /// One account's fetch, once the shared limit gives it a slot.
 async fn fetch(
     index: usize,
-    client: &Client,
-    account: &AccountSid,
+    target: &Target,
     slots: &Semaphore,
 ) -> (usize, Result<Balance, Error>) {
     // The semaphore is never closed, so a permit always comes.
     let _slot = slots.acquire().await;
-    (index, client.fetch_balance_of(account).await)
+    (index, target.client.fetch_balance_of(&target.account).await)
 }

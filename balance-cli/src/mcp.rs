@@ -150,8 +150,7 @@ impl BalanceServer {
 
     /// The outcome of each account, in order, within the call's time limit.
     async fn fetch(&self, targets: &[Target]) -> Vec<fetch::Outcome> {
-        let jobs = targets.iter().map(|t| (&t.client, &t.account));
-        fetch::within(jobs, &self.in_flight, Some(self.call_timeout)).await
+        fetch::within(targets, &self.in_flight, Some(self.call_timeout)).await
     }
 
     #[tool(

@@ -170,8 +170,8 @@ impl Exporter {
         let exporter = self.clone();
         tokio::spawn(async move {
             let started = Instant::now();
-            let jobs = exporter.targets.iter().map(|t| (&t.client, &t.account));
-            let outcomes = fetch::within(jobs, &exporter.in_flight, exporter.timeout).await;
+            let outcomes =
+                fetch::within(&exporter.targets, &exporter.in_flight, exporter.timeout).await;
             let now = SystemTime::now();
             let previous = exporter.latest.borrow().clone();
             let last_success = (outcomes.iter().zip(&previous.last_success))

@@ -111,9 +111,8 @@ async fn report(args: ReportArgs) -> Result<ExitCode, String> {
         None => None,
     };
     let targets = &accounts.targets;
-    let jobs = targets.iter().map(|t| (&t.client, &t.account));
     let in_flight = InFlight::new(args.accounts.concurrency.into());
-    let outcomes = fetch::within(jobs, &in_flight, args.accounts.client.timeout).await;
+    let outcomes = fetch::within(targets, &in_flight, args.accounts.client.timeout).await;
     let format = if args.json { Format::Json } else { args.format };
     let report = Report::new(targets, &outcomes, accounts.demo.is_some());
     let rendered = report.render(format);
