@@ -4,7 +4,7 @@
 
 use crate::accounts::Target;
 use crate::json::Failure;
-use balance_api::{Balance, Error};
+use balance_api::{Balance, Error, ErrorKind};
 use futures_util::StreamExt;
 use std::fmt;
 use std::sync::Arc;
@@ -62,9 +62,21 @@ impl Problem {
     /// The JSON form both programs use for a failed account, told as `message` (by default
     /// this problem's own line, its cause included).
     pub fn failure(&self, message: String) -> Failure {
-        match self {
-            Self::Fetch(e) => Failure::new(e, message),
-            Self::Unfinished { .. } | Self::NotYet => Failure::message(message),
+        let Self::Fetch(e) = self else {
+            // The program's own report: no response to speak of.
+            return Failure {
+                message,
+                ..Failure::default()
+            };
+        };
+        Failure {
+            code: match e.kind() {
+                ErrorKind::Api(api) => api.code,
+                _ => None,
+            },
+            status: e.status().map(|s| s.as_u16()),
+            message,
+            request_id: e.request_id().map(str::to_owned),
         }
     }
 }

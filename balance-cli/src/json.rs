@@ -1,7 +1,7 @@
 //! The JSON both programs give for an account: its balance ([`BalanceJson`]: a `balance
 //! --format json` line, an MCP tool's result) or why it has none ([`Failure`]).
 
-use balance_api::{AccountSid, Balance, Decimal, Error, ErrorKind};
+use balance_api::{AccountSid, Balance, Decimal};
 use serde::Serialize;
 
 /// What a child account's `balance: null` means, in every output of both programs.
@@ -9,7 +9,7 @@ pub const BILLED_TO_PARENT: &str =
     "no balance of its own: Twilio bills a subaccount's usage to its parent account";
 
 /// One account's failure, as both programs report it (a JSON line, an MCP batch entry).
-#[derive(Debug, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Default, Serialize, schemars::JsonSchema)]
 pub struct Failure {
     /// Twilio's error code (see <https://www.twilio.com/docs/errors>), when Twilio sent one.
     #[schemars(schema_with = "twilio_code")]
@@ -34,31 +34,6 @@ fn twilio_code(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
 // a result must never break its own schema.
 fn http_status(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
     schemars::json_schema!({ "type": ["integer", "null"], "minimum": 100, "maximum": 999 })
-}
-
-impl Failure {
-    /// `e`, told as `message`.
-    pub fn new(e: &Error, message: String) -> Self {
-        Self {
-            code: match e.kind() {
-                ErrorKind::Api(api) => api.code,
-                _ => None,
-            },
-            status: e.status().map(|s| s.as_u16()),
-            message,
-            request_id: e.request_id().map(str::to_owned),
-        }
-    }
-
-    /// A failure the program itself reports (no response to speak of).
-    pub fn message(message: String) -> Self {
-        Self {
-            code: None,
-            status: None,
-            message,
-            request_id: None,
-        }
-    }
 }
 
 /// One account's balance, with what the reader needs to judge it. Fields are in alphabetical
