@@ -62,9 +62,7 @@ impl AccountArgs {
             }
         }
         if let Some(path) = &self.config {
-            let mut accounts = from_config(path, self.min, &self.client, "balance-cli")?;
-            accounts.inputs.push(path.clone());
-            return Ok(accounts);
+            return from_config(path, self.min, &self.client, "balance-cli");
         }
         let (client, demo) = self.client.client(self.demo, "balance-cli").await?;
         if let Some(server) = &demo {
@@ -85,6 +83,7 @@ impl AccountArgs {
 
 /// What a run reads: its accounts, the demo server when `--demo` asked for one (it stops when
 /// dropped with the runtime), and the files it read them from.
+#[derive(Default)]
 pub struct Accounts {
     /// Every account to read, each with its client.
     pub targets: Vec<Target>,
@@ -215,9 +214,8 @@ pub fn from_config(
         return Err(format!("{}: lists no [[account]]", path.display()));
     }
     let mut config = Accounts {
-        targets: Vec::new(),
-        demo: None,
-        inputs: Vec::new(),
+        inputs: vec![path.to_owned()],
+        ..Accounts::default()
     };
     let mut names = HashMap::new();
     let mut sids = HashMap::new();

@@ -125,9 +125,8 @@ async fn serve(args: Args) -> Result<(), String> {
     }
     let own = accounts::with_client(&client, Vec::new(), None);
     let server = BalanceServer::new(own, false, demo.is_some(), call_timeout, in_flight);
-    let served = serve_on(server, listen).await;
-    drop(demo);
-    served
+    // The demo server runs on until the runtime ends.
+    serve_on(server, listen).await
 }
 
 /// Serves `server` over HTTP with `listen`, else over stdio.
