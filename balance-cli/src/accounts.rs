@@ -410,15 +410,13 @@ impl Entry<'_, '_> {
                     "`min` must be exact: write it as a string, min = \"{}\"",
                     f.as_str()
                 );
-                self.problem(value.span(), why);
-                return None;
+                return self.none(value.span(), why);
             }
             _ => {
-                self.problem(
+                return self.none(
                     value.span(),
                     "`min` must be a decimal string such as \"20\"",
                 );
-                return None;
             }
         };
         let why = "`min` is not a plain decimal (digits, an optional - and .)";
@@ -454,14 +452,13 @@ impl Entry<'_, '_> {
         let (secret, from) = match (self.text(&env_key), self.text(&file_key)) {
             (Some((var, span)), None) => match std::env::var(&var) {
                 Ok(value) if !value.is_empty() => (Some(value), format!("env:{var}")),
-                Ok(_) => {
+                unusable => {
                     let var = shown(&var, format!("named by `{env_key}`"));
-                    let why = format!("the variable {var} is set but empty");
-                    (self.none(span, why), String::new())
-                }
-                Err(_) => {
-                    let var = shown(&var, format!("named by `{env_key}`"));
-                    let why = format!("the variable {var} is not set (or not UTF-8)");
+                    let state = match unusable {
+                        Ok(_) => "set but empty",
+                        Err(_) => "not set (or not UTF-8)",
+                    };
+                    let why = format!("the variable {var} is {state}");
                     (self.none(span, why), String::new())
                 }
             },
@@ -487,15 +484,12 @@ impl Entry<'_, '_> {
             }
         };
         let (owner, secret) = (owner?, secret?);
-        let made = match &api_key {
-            Some((key, _)) => Credentials::api_key(owner, key, secret),
-            None => Credentials::auth_token(owner, secret),
+        // A refused secret is reported where it is named (the secret itself is never shown).
+        let (made, at) = match &api_key {
+            Some((key, _)) => (Credentials::api_key(owner, key, secret), "api_key"),
+            None => (Credentials::auth_token(owner, secret), env_key.as_str()),
         };
-        let span = self.span_of(if api_key.is_some() {
-            "api_key"
-        } else {
-            &env_key
-        });
+        let span = self.span_of(at);
         let credentials = made.map_err(|e| self.problem(span, e.to_string())).ok()?;
         Some((credentials, from))
     }
