@@ -11,7 +11,7 @@ use crate::accounts::{AccountArgs, Target};
 use crate::fetch::{self, InFlight, Outcome, Problem};
 use crate::output::{Report, gauge};
 use crate::server::Server;
-use crate::status_page::{self, Row};
+use crate::status_page;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse};
@@ -48,14 +48,15 @@ pub struct Args {
 }
 
 /// What one round found, and what earlier rounds leave standing.
-struct Snapshot {
-    outcomes: Vec<Outcome>,
+pub struct Snapshot {
+    /// Each account's outcome in the round.
+    pub outcomes: Vec<Outcome>,
     /// When each account last answered, across rounds.
     last_success: Vec<Option<SystemTime>>,
     /// When each failing account's fetches started failing, across rounds.
-    failing_since: Vec<Option<SystemTime>>,
+    pub failing_since: Vec<Option<SystemTime>>,
     /// When the round ended (None before the first).
-    finished: Option<(Instant, SystemTime)>,
+    pub finished: Option<(Instant, SystemTime)>,
     took: Duration,
 }
 
@@ -114,20 +115,11 @@ pub async fn run(args: Args) -> Result<ExitCode, String> {
 /// The status page: what the cache holds, after at most a short wait for a fresh round.
 async fn index(State(exporter): State<Arc<Exporter>>) -> Html<String> {
     let snapshot = exporter.current(PAGE_WAIT).await;
-    let rows: Vec<Row> = (exporter.targets.iter().zip(&snapshot.outcomes))
-        .zip(&snapshot.failing_since)
-        .map(|((target, outcome), since)| Row {
-            target,
-            outcome,
-            failing_since: *since,
-        })
-        .collect();
-    let last_round = snapshot.finished.map(|(_, at)| at);
     let running = exporter.running.load(SeqCst);
     Html(status_page::render(
-        &rows,
+        &exporter.targets,
+        &snapshot,
         exporter.demo,
-        last_round,
         running,
     ))
 }
