@@ -386,3 +386,44 @@ fn a_shared_transport_decides_whether_plain_http_meets_a_proxy() {
         "{stdout}"
     );
 }
+
+/// The child half of the test below: run with a `TWILIO_AUTH_TOKEN` that is not UTF-8.
+#[test]
+#[ignore = "run by a_variable_that_is_not_utf8_is_named_not_taken_as_unset, with the variables set"]
+fn child_from_env_with_a_token_that_is_not_utf8() {
+    if std::env::var_os("TWILIO_AUTH_TOKEN").is_none() {
+        return; // run alone: nothing to check
+    }
+    let err = ClientBuilder::from_env().expect_err("refused");
+    assert_eq!(err.to_string(), "TWILIO_AUTH_TOKEN: is not valid UTF-8");
+}
+
+/// A variable that is set but not UTF-8 is an error naming it, never "not set" (which would
+/// send the reader looking for the wrong mistake), and its bytes are not shown.
+#[cfg(unix)]
+#[test]
+fn a_variable_that_is_not_utf8_is_named_not_taken_as_unset() {
+    use std::os::unix::ffi::OsStrExt;
+    let mut child = std::process::Command::new(std::env::current_exe().expect("this test binary"));
+    child.args([
+        "--ignored",
+        "--exact",
+        "child_from_env_with_a_token_that_is_not_utf8",
+    ]);
+    for var in balance_api::ENV_VARS {
+        child.env_remove(var);
+    }
+    let out = child
+        .env("TWILIO_ACCOUNT_SID", EXAMPLE_SID)
+        .env(
+            "TWILIO_AUTH_TOKEN",
+            std::ffi::OsStr::from_bytes(b"token\xff"),
+        )
+        .output()
+        .expect("runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("1 passed"),
+        "{stdout}"
+    );
+}

@@ -211,3 +211,34 @@ async fn an_overlong_request_id_is_not_kept() {
         assert_eq!(kept, None, "{status}: {result:?}");
     }
 }
+
+/// The spec documents `application/json`; its parameters, its case and a structured `+json`
+/// suffix label the same JSON, so none of them is refused.
+#[tokio::test]
+async fn json_content_types_with_parameters_case_or_a_json_suffix_decode() {
+    for content_type in [
+        "application/json; charset=utf-8",
+        "Application/JSON",
+        "application/vnd.twilio+json",
+    ] {
+        let server = MockServer::start_async().await;
+        server
+            .mock_async(|when, then| {
+                when.path(balance_path(EXAMPLE_SID));
+                then.status(200)
+                    .header("content-type", content_type)
+                    .body(EXAMPLE_BODY);
+            })
+            .await;
+        let balance = builder_for(&server)
+            .build()
+            .expect("client")
+            .fetch_balance()
+            .await;
+        assert_eq!(
+            balance.map(|b| b.to_string()).ok().as_deref(),
+            Some("0.05 USD"),
+            "{content_type}"
+        );
+    }
+}
