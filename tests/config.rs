@@ -369,17 +369,25 @@ fn child_plain_http_over_a_shared_proxied_transport_is_refused() {
 /// `no_proxy()`: credentials never go over plain http through a non-loopback proxy.
 #[test]
 fn a_shared_transport_decides_whether_plain_http_meets_a_proxy() {
-    let out = std::process::Command::new(std::env::current_exe().expect("this test binary"))
-        .args([
-            "--ignored",
-            "--exact",
-            "child_plain_http_over_a_shared_proxied_transport_is_refused",
-        ])
+    let mut child = child_test("child_plain_http_over_a_shared_proxied_transport_is_refused");
+    child
         .env("HTTP_PROXY", "http://proxy.example.com:3128")
         .env_remove("NO_PROXY")
-        .env_remove("no_proxy")
-        .output()
-        .expect("runs");
+        .env_remove("no_proxy");
+    passes(child);
+}
+
+/// This test binary, set to run only the ignored test `name` (the child half of a test that
+/// needs a process environment of its own).
+fn child_test(name: &str) -> std::process::Command {
+    let mut child = std::process::Command::new(std::env::current_exe().expect("this test binary"));
+    child.args(["--ignored", "--exact", name]);
+    child
+}
+
+/// Runs a [`child_test`] and asserts that its one test passed.
+fn passes(mut child: std::process::Command) {
+    let out = child.output().expect("runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success() && stdout.contains("1 passed"),
@@ -404,26 +412,13 @@ fn child_from_env_with_a_token_that_is_not_utf8() {
 #[test]
 fn a_variable_that_is_not_utf8_is_named_not_taken_as_unset() {
     use std::os::unix::ffi::OsStrExt;
-    let mut child = std::process::Command::new(std::env::current_exe().expect("this test binary"));
-    child.args([
-        "--ignored",
-        "--exact",
-        "child_from_env_with_a_token_that_is_not_utf8",
-    ]);
+    let mut child = child_test("child_from_env_with_a_token_that_is_not_utf8");
     for var in balance_api::ENV_VARS {
         child.env_remove(var);
     }
-    let out = child
-        .env("TWILIO_ACCOUNT_SID", EXAMPLE_SID)
-        .env(
-            "TWILIO_AUTH_TOKEN",
-            std::ffi::OsStr::from_bytes(b"token\xff"),
-        )
-        .output()
-        .expect("runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success() && stdout.contains("1 passed"),
-        "{stdout}"
+    child.env("TWILIO_ACCOUNT_SID", EXAMPLE_SID).env(
+        "TWILIO_AUTH_TOKEN",
+        std::ffi::OsStr::from_bytes(b"token\xff"),
     );
+    passes(child);
 }

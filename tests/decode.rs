@@ -5,12 +5,20 @@ use balance_api_tests::*;
 use httpmock::prelude::*;
 
 async fn fetch_body(body: &str) -> Result<balance_api::Balance, balance_api::Error> {
+    fetch_typed("application/json", body).await
+}
+
+/// A 200 with this `Content-Type` and body.
+async fn fetch_typed(
+    content_type: &str,
+    body: &str,
+) -> Result<balance_api::Balance, balance_api::Error> {
     let server = MockServer::start_async().await;
     server
         .mock_async(|when, then| {
             when.path(balance_path(EXAMPLE_SID));
             then.status(200)
-                .header("content-type", "application/json")
+                .header("content-type", content_type)
                 .body(body);
         })
         .await;
@@ -221,20 +229,7 @@ async fn json_content_types_with_parameters_case_or_a_json_suffix_decode() {
         "Application/JSON",
         "application/vnd.twilio+json",
     ] {
-        let server = MockServer::start_async().await;
-        server
-            .mock_async(|when, then| {
-                when.path(balance_path(EXAMPLE_SID));
-                then.status(200)
-                    .header("content-type", content_type)
-                    .body(EXAMPLE_BODY);
-            })
-            .await;
-        let balance = builder_for(&server)
-            .build()
-            .expect("client")
-            .fetch_balance()
-            .await;
+        let balance = fetch_typed(content_type, EXAMPLE_BODY).await;
         assert_eq!(
             balance.map(|b| b.to_string()).ok().as_deref(),
             Some("0.05 USD"),

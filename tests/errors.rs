@@ -358,19 +358,7 @@ fn public_types_have_the_expected_traits() {
 /// A redirect with no `Location` is still a redirect, reported and not followed.
 #[tokio::test]
 async fn a_redirect_without_a_location_is_reported_as_one() {
-    let server = MockServer::start_async().await;
-    server
-        .mock_async(|when, then| {
-            when.any_request();
-            then.status(302);
-        })
-        .await;
-    let err = builder_for(&server)
-        .build()
-        .expect("client")
-        .fetch_balance()
-        .await
-        .expect_err("302");
+    let err = fetch_with(302, "text/plain", "").await;
     let ErrorKind::Http(http) = err.kind() else {
         panic!("{err:?}")
     };
