@@ -3,7 +3,6 @@
 use crate::config::Settings;
 use crate::error::{BuildError, ConfigError};
 use crate::redact::Scrubber;
-use crate::response::REQUEST_ID_HEADER;
 use crate::retry::{self, Pause};
 use crate::{AccountSid, Balance, ClientBuilder, Error};
 use futures_util::StreamExt;
@@ -52,6 +51,10 @@ struct Inner {
     settings: Settings,
     api_key: bool,
 }
+
+/// The header Twilio names each response with; quoted to support.
+const REQUEST_ID_HEADER: reqwest::header::HeaderName =
+    reqwest::header::HeaderName::from_static("twilio-request-id");
 
 /// Twilio denies a main account's API keys any subaccount's resources; a bare 401/403 says
 /// nothing of that.

@@ -8,10 +8,6 @@ use reqwest::StatusCode;
 use reqwest::header::{CONTENT_TYPE, HeaderMap, LOCATION, RETRY_AFTER};
 use serde::Deserialize;
 
-/// The header Twilio names each response with; quoted to support.
-pub(crate) const REQUEST_ID_HEADER: reqwest::header::HeaderName =
-    reqwest::header::HeaderName::from_static("twilio-request-id");
-
 /// A 200: the documented body, labelled as JSON, for the account asked for.
 pub(crate) fn balance(
     value: ResponseValue<fetch_balance::Response>,
