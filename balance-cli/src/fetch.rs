@@ -105,6 +105,8 @@ pub async fn within(
         .collect();
     // Each fetch is made as a slot frees, not up front (a future per account of a long list
     // held gigabytes); unordered, so that finished ones never wait behind one slow account.
+    // By index: a closure taking `(index, &Target)` from `enumerate` makes the future not `Send`
+    // (rustc's "FnOnce is not general enough"), and both servers spawn it.
     let jobs = (0..targets.len()).map(|index| fetch(index, &targets[index], &in_flight.slots));
     let mut running = futures_util::stream::iter(jobs).buffer_unordered(in_flight.max);
     let collect = async {
