@@ -11,7 +11,7 @@ use crate::accounts::{AccountArgs, Target};
 use crate::fetch::{self, InFlight, Outcome, Problem};
 use crate::output::{Report, gauge};
 use crate::server::Server;
-use crate::status_page;
+use crate::status_page::{self, Row};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse};
@@ -48,15 +48,14 @@ pub struct Args {
 }
 
 /// What one round found, and what earlier rounds leave standing.
-pub struct Snapshot {
-    /// Each account's outcome in the round.
-    pub outcomes: Vec<Outcome>,
+struct Snapshot {
+    outcomes: Vec<Outcome>,
     /// When each account last answered, across rounds.
     last_success: Vec<Option<SystemTime>>,
     /// When each failing account's fetches started failing, across rounds.
-    pub failing_since: Vec<Option<SystemTime>>,
+    failing_since: Vec<Option<SystemTime>>,
     /// When the round ended (None before the first).
-    pub finished: Option<(Instant, SystemTime)>,
+    finished: Option<(Instant, SystemTime)>,
     took: Duration,
 }
 
@@ -115,11 +114,20 @@ pub async fn run(args: Args) -> Result<ExitCode, String> {
 /// The status page: what the cache holds, after at most a short wait for a fresh round.
 async fn index(State(exporter): State<Arc<Exporter>>) -> Html<String> {
     let snapshot = exporter.current(PAGE_WAIT).await;
+    let rows: Vec<Row> = (exporter.targets.iter().zip(&snapshot.outcomes))
+        .zip(&snapshot.failing_since)
+        .map(|((target, outcome), since)| Row {
+            target,
+            outcome,
+            failing_since: *since,
+        })
+        .collect();
+    let last_round = snapshot.finished.map(|(_, at)| at);
     let running = exporter.running.load(SeqCst);
     Html(status_page::render(
-        &exporter.targets,
-        &snapshot,
+        &rows,
         exporter.demo,
+        last_round,
         running,
     ))
 }

@@ -5,12 +5,21 @@
 use crate::accounts::Target;
 use crate::fetch::{Outcome, Problem};
 use crate::json::{BILLED_TO_PARENT, is_below};
-use crate::serve::Snapshot;
 use std::fmt::Write as _;
 use std::time::SystemTime;
 
+/// One account on the page.
+pub struct Row<'a> {
+    /// The account and its minimum.
+    pub target: &'a Target,
+    /// What the last round found.
+    pub outcome: &'a Outcome,
+    /// When its fetches started failing, if they are failing.
+    pub failing_since: Option<SystemTime>,
+}
+
 /// The page: a row per account, when the last round ended, and a link to `/metrics`.
-pub fn render(targets: &[Target], snapshot: &Snapshot, demo: bool, running: bool) -> String {
+pub fn render(rows: &[Row], demo: bool, last_round: Option<SystemTime>, running: bool) -> String {
     let mut page = String::from(concat!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">",
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">",
@@ -30,7 +39,7 @@ pub fn render(targets: &[Target], snapshot: &Snapshot, demo: bool, running: bool
         let note = escape(&crate::demo::NOTE);
         let _ = writeln!(page, "<p class=\"below\">{note}</p>");
     }
-    let when = snapshot.finished.map_or("none yet".to_owned(), |(_, at)| {
+    let when = last_round.map_or("none yet".to_owned(), |at| {
         humantime::format_rfc3339_seconds(at).to_string()
     });
     let running = if running {
@@ -44,15 +53,15 @@ pub fn render(targets: &[Target], snapshot: &Snapshot, demo: bool, running: bool
          <table><tr><th>Name</th><th>State</th><th>Balance</th><th>Minimum</th>\
          <th>Account SID</th></tr>"
     );
-    let rows = (targets.iter().zip(&snapshot.outcomes)).zip(&snapshot.failing_since);
-    for ((target, outcome), since) in rows {
+    for row in rows {
+        let target = row.target;
         let name = escape(target.name.as_deref().unwrap_or(""));
-        let balance = match outcome {
+        let balance = match row.outcome {
             Ok(b) => escape(&b.to_string()),
             Err(_) => String::new(),
         };
         let min = target.min.map(|m| m.to_string()).unwrap_or_default();
-        let (class, state) = state(target, outcome, *since, demo);
+        let (class, state) = state(row, demo);
         let _ = writeln!(
             page,
             "<tr><td data-label=\"Name\">{name}</td><td data-label=\"State\" class=\"{class}\">{state}</td>\
@@ -66,20 +75,15 @@ pub fn render(targets: &[Target], snapshot: &Snapshot, demo: bool, running: bool
 }
 
 /// The state cell: its class, and its escaped text.
-fn state(
-    target: &Target,
-    outcome: &Outcome,
-    since: Option<SystemTime>,
-    demo: bool,
-) -> (&'static str, String) {
-    match outcome {
+fn state(row: &Row, demo: bool) -> (&'static str, String) {
+    match row.outcome {
         Ok(_) if demo => ("other", "demo".into()),
         Ok(b) if b.amount().is_none() => ("other", format!("subaccount: {BILLED_TO_PARENT}")),
-        Ok(b) if is_below(b, target.min) => ("below", "below minimum".into()),
+        Ok(b) if is_below(b, row.target.min) => ("below", "below minimum".into()),
         Ok(_) => ("ok", "ok".into()),
         Err(Problem::NotYet) => ("other", "not fetched yet".into()),
         Err(problem) => {
-            let since = since.map_or(String::new(), |at| {
+            let since = row.failing_since.map_or(String::new(), |at| {
                 format!(" since {}", humantime::format_rfc3339_seconds(at))
             });
             (
