@@ -1,6 +1,6 @@
 //! Configuration: region and edge hosts, the environment, and the plain-http guard.
 
-use balance_api::{BuildError, Client, ClientBuilder};
+use balance_api::{Client, ClientBuilder};
 use balance_api_tests::*;
 
 fn with_region_edge(region: Option<&str>, edge: Option<&str>) -> String {
@@ -31,183 +31,6 @@ fn region_and_edge_build_the_documented_hosts() {
     assert_eq!(with_region_edge(None, None), "https://api.twilio.com/");
 }
 
-fn vars<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
-    move |k| {
-        pairs
-            .iter()
-            .find(|(name, _)| *name == k)
-            .map(|(_, v)| (*v).to_owned())
-    }
-}
-
-#[test]
-fn the_environment_sets_credentials_region_and_edge() {
-    let env = [
-        ("TWILIO_ACCOUNT_SID", EXAMPLE_SID),
-        ("TWILIO_AUTH_TOKEN", TOKEN),
-        ("TWILIO_REGION", "au1"),
-        ("TWILIO_EDGE", "sydney"),
-    ];
-    let client = ClientBuilder::from_vars(vars(&env))
-        .expect("env")
-        .build()
-        .expect("client");
-    assert_eq!(
-        client.base_url().as_str(),
-        "https://api.sydney.au1.twilio.com/"
-    );
-    assert_eq!(client.account_sid().as_str(), EXAMPLE_SID);
-
-    let region_only = [
-        ("TWILIO_ACCOUNT_SID", EXAMPLE_SID),
-        ("TWILIO_AUTH_TOKEN", TOKEN),
-        ("TWILIO_REGION", "ie1"),
-    ];
-    let client = ClientBuilder::from_vars(vars(&region_only))
-        .expect("env")
-        .build()
-        .expect("client");
-    assert_eq!(client.base_url().as_str(), "https://api.ie1.twilio.com/");
-
-    let edge_only = [
-        ("TWILIO_ACCOUNT_SID", EXAMPLE_SID),
-        ("TWILIO_AUTH_TOKEN", TOKEN),
-        ("TWILIO_EDGE", "dublin"),
-    ];
-    let client = ClientBuilder::from_vars(vars(&edge_only))
-        .expect("env")
-        .build()
-        .expect("client");
-    assert_eq!(
-        client.base_url().as_str(),
-        "https://api.dublin.us1.twilio.com/"
-    );
-}
-
-#[test]
-fn api_key_and_secret_are_preferred_when_both_sets_are_present() {
-    let env = [
-        ("TWILIO_ACCOUNT_SID", EXAMPLE_SID),
-        ("TWILIO_AUTH_TOKEN", TOKEN),
-        ("TWILIO_API_KEY", KEY_SID),
-        ("TWILIO_API_SECRET", KEY_SECRET),
-    ];
-    let server = httpmock::MockServer::start();
-    let keyed = server.mock(|when, then| {
-        when.header("authorization", basic(KEY_SID, KEY_SECRET));
-        then.status(200).body(EXAMPLE_BODY);
-    });
-    let client = balance_api::ClientBuilder::from_vars(vars(&env))
-        .expect("env")
-        .base_url(server.base_url())
-        .build_blocking()
-        .expect("client");
-    client
-        .fetch_balance()
-        .expect("the key's Authorization matched");
-    assert_eq!(keyed.calls(), 1);
-}
-
-/// The error with its causes, as anyhow's `{:#}` shows it.
-fn env_error(pairs: &[(&str, &str)]) -> String {
-    match ClientBuilder::from_vars(vars(pairs)) {
-        Err(e @ BuildError::Config(_)) => format!("{:#}", anyhow::Error::from(e)),
-        other => panic!("expected a config error, got {other:?}"),
-    }
-}
-
-#[test]
-fn missing_or_malformed_variables_are_named_and_never_echoed() {
-    assert_eq!(env_error(&[]), "TWILIO_ACCOUNT_SID: is not set");
-    assert_eq!(
-        env_error(&[("TWILIO_ACCOUNT_SID", ""), ("TWILIO_AUTH_TOKEN", TOKEN)]),
-        "TWILIO_ACCOUNT_SID: is set but empty"
-    );
-    assert_eq!(
-        env_error(&[
-            ("TWILIO_API_KEY", KEY_SID),
-            ("TWILIO_API_SECRET", KEY_SECRET)
-        ]),
-        "TWILIO_ACCOUNT_SID: is not set"
-    );
-    assert_eq!(
-        env_error(&[("TWILIO_ACCOUNT_SID", "AC12"), ("TWILIO_AUTH_TOKEN", TOKEN)]),
-        "TWILIO_ACCOUNT_SID: is not an Account SID: invalid Account SID (4 characters): shorter than 34 characters"
-    );
-    assert_eq!(
-        env_error(&[("TWILIO_ACCOUNT_SID", EXAMPLE_SID)]),
-        "TWILIO_AUTH_TOKEN: is not set (or set TWILIO_API_KEY and TWILIO_API_SECRET)"
-    );
-    assert_eq!(
-        env_error(&[
-            ("TWILIO_ACCOUNT_SID", EXAMPLE_SID),
-            ("TWILIO_API_KEY", KEY_SID)
-        ]),
-        "TWILIO_API_SECRET: is not set but TWILIO_API_KEY is"
-    );
-    let bad_key = env_error(&[
-        ("TWILIO_ACCOUNT_SID", EXAMPLE_SID),
-        ("TWILIO_API_KEY", KEY_SECRET),
-        ("TWILIO_API_SECRET", KEY_SECRET),
-    ]);
-    assert_eq!(
-        bad_key,
-        "TWILIO_API_KEY: is invalid: the API Key SID is not SK followed by 32 hex digits"
-    );
-    let spaced = format!("{TOKEN} trailing");
-    let bad_token = env_error(&[
-        ("TWILIO_ACCOUNT_SID", EXAMPLE_SID),
-        ("TWILIO_AUTH_TOKEN", &spaced),
-    ]);
-    assert_eq!(
-        bad_token,
-        "TWILIO_AUTH_TOKEN: is invalid: the Auth Token contains whitespace, control or non-ASCII characters"
-    );
-    assert!(!bad_token.contains(TOKEN));
-    // Pasted along with the token: a byte-order mark, a zero-width space. Twilio would refuse
-    // them, so they are refused here, before anything is sent.
-    for odd in [format!("\u{feff}{TOKEN}"), format!("{TOKEN}\u{200b}")] {
-        assert_eq!(
-            env_error(&[
-                ("TWILIO_ACCOUNT_SID", EXAMPLE_SID),
-                ("TWILIO_AUTH_TOKEN", &odd)
-            ]),
-            "TWILIO_AUTH_TOKEN: is invalid: the Auth Token contains whitespace, control or non-ASCII characters"
-        );
-    }
-    // An empty setting is an error even when another credential set makes it unneeded.
-    assert_eq!(
-        env_error(&[
-            ("TWILIO_ACCOUNT_SID", EXAMPLE_SID),
-            ("TWILIO_AUTH_TOKEN", ""),
-            ("TWILIO_API_KEY", KEY_SID),
-            ("TWILIO_API_SECRET", KEY_SECRET)
-        ]),
-        "TWILIO_AUTH_TOKEN: is set but empty"
-    );
-    let bad_region = env_error(&[
-        ("TWILIO_ACCOUNT_SID", EXAMPLE_SID),
-        ("TWILIO_AUTH_TOKEN", TOKEN),
-        ("TWILIO_REGION", "AU 1"),
-    ]);
-    assert!(
-        bad_region.starts_with("TWILIO_REGION: must be a host label"),
-        "{bad_region}"
-    );
-    // What DNS cannot take is refused before any request, not retried as a failed lookup.
-    for label in ["-", "au1-", "-au1", &"a".repeat(64)] {
-        let err = env_error(&[
-            ("TWILIO_ACCOUNT_SID", EXAMPLE_SID),
-            ("TWILIO_AUTH_TOKEN", TOKEN),
-            ("TWILIO_EDGE", label),
-        ]);
-        assert!(
-            err.starts_with("TWILIO_EDGE: must be a host label"),
-            "{err}"
-        );
-    }
-}
-
 #[test]
 fn plain_http_is_refused_for_non_loopback_hosts() {
     let build = |url: &str, allow: bool| {
@@ -218,7 +41,6 @@ fn plain_http_is_refused_for_non_loopback_hosts() {
             .build()
     };
     let err = build("http://proxy.example.com:8080", false).expect_err("refused");
-    assert!(matches!(err, BuildError::Config(_)));
     assert!(
         err.to_string()
             .contains("refusing to send credentials over plain http to proxy.example.com"),
@@ -244,7 +66,10 @@ fn plain_http_is_refused_for_non_loopback_hosts() {
 #[test]
 fn a_builder_without_credentials_is_a_config_error() {
     let err = Client::builder().build().expect_err("no credentials");
-    assert!(matches!(err, BuildError::Config(_)), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        "no credentials: call .credentials(...) or use from_env()"
+    );
 }
 
 #[test]
@@ -282,14 +107,11 @@ async fn the_blocking_client_inside_a_runtime_errors_instead_of_panicking() {
         .build_blocking()
         .expect("building is fine anywhere");
     let err = client.fetch_balance().expect_err("inside #[tokio::test]");
-    assert!(
-        matches!(err.kind(), balance_api::ErrorKind::InsideAsyncRuntime),
-        "{err:?}"
-    );
+    assert_eq!(err.attempts(), 0, "nothing sent: {err:?}");
+    assert!(!err.is_retryable(), "{err:?}");
     assert!(err.to_string().contains("use balance_api::Client"), "{err}");
     let sid = EXAMPLE_SID.parse().expect("sid");
     assert!(client.fetch_balance_of(&sid).is_err());
-    assert!(client.fetch_balances([sid], 1).is_err());
     assert_eq!(any.calls_async().await, 0);
     drop(client); // must not panic in async context
 }
@@ -306,7 +128,6 @@ fn a_base_url_with_a_query_or_fragment_is_refused() {
             .base_url(url)
             .build()
             .expect_err(url);
-        assert!(matches!(err, BuildError::Config(_)), "{url}: {err:?}");
         assert!(err.to_string().contains("query or fragment"), "{err}");
     }
     let ok = Client::builder()
@@ -357,7 +178,6 @@ fn child_plain_http_over_a_shared_proxied_transport_is_refused() {
         .transport_of(&proxied)
         .build()
         .expect_err("refused");
-    assert!(matches!(err, BuildError::Config(_)), "{err:?}");
     assert!(
         err.to_string()
             .contains("through the proxy proxy.example.com"),

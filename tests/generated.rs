@@ -113,18 +113,24 @@ fn the_documented_constants_come_from_the_fragment() {
     assert_eq!(balance_api_gen::SERVER_URL, fragment["servers"][0]["url"]);
 }
 
-/// `balance_api::Client::generated()` carries the client's timeout in its hooks: a caller of
-/// the generated operations gets it without the wrapper's retry loop.
+/// The hooks apply `RequestSettings::timeout` to every request, as reqwest's own per-request
+/// timeout: the one `balance_api::Client` sets for each attempt.
 #[tokio::test]
-async fn the_generated_client_of_a_balance_api_client_times_out() {
+async fn the_hooks_time_out_each_request() {
+    balance_api_tests::tls_provider();
     let server = balance_api_tests::stalled_server().await;
-    let client = balance_api_tests::builder_for(&server)
-        .timeout(std::time::Duration::from_millis(200))
-        .build()
-        .expect("client");
+    let settings = balance_api_gen::RequestSettings {
+        timeout: Some(std::time::Duration::from_millis(200)),
+        ..Default::default()
+    };
+    let client = balance_api_gen::Client::new_with_client(
+        &server.base_url(),
+        reqwest::Client::new(),
+        settings,
+    );
     let sid: FetchBalanceAccountSid = EXAMPLE_SID.parse().expect("valid SID");
     let started = std::time::Instant::now();
-    let err = (client.generated().fetch_balance(&sid).await).expect_err("times out");
+    let err = (client.fetch_balance(&sid).await).expect_err("times out");
     assert!(
         started.elapsed() < std::time::Duration::from_secs(2),
         "{err}"

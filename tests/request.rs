@@ -147,7 +147,7 @@ async fn connections_are_reused_across_fetches() {
 }
 
 #[test]
-fn the_blocking_client_fetches_the_same_balance_and_batches() {
+fn the_blocking_client_fetches_the_same_balance() {
     let server = MockServer::start();
     let mock = server.mock(|when, then| {
         when.method(GET)
@@ -166,12 +166,9 @@ fn the_blocking_client_fetches_the_same_balance_and_batches() {
     assert_eq!(balance.currency(), Some("USD"));
 
     let sid: AccountSid = EXAMPLE_SID.parse().expect("sid");
-    let batch = client
-        .fetch_balances(vec![sid.clone(), sid.clone()], 2)
-        .expect("outside a runtime");
-    assert_eq!(batch.len(), 2);
-    assert!(batch.iter().all(|(s, r)| *s == sid && r.is_ok()));
-    assert_eq!(mock.calls(), 3);
+    let again = client.fetch_balance_of(&sid).expect("outside a runtime");
+    assert_eq!(again, balance);
+    assert_eq!(mock.calls(), 2);
 }
 
 /// Clients built with `transport_of` share one connection pool, yet each request carries its

@@ -45,6 +45,27 @@ pub fn token_credentials() -> balance_api::Credentials {
     balance_api::Credentials::auth_token(sid, TOKEN).expect("valid credentials")
 }
 
+/// Fetches `accounts` through one client, at most `concurrency` at once, one result per account
+/// in order: what a user's batch looks like (the library has no batch of its own).
+pub async fn fetch_all(
+    client: &balance_api::Client,
+    accounts: Vec<balance_api::AccountSid>,
+    concurrency: usize,
+) -> Vec<(
+    balance_api::AccountSid,
+    Result<balance_api::Balance, balance_api::Error>,
+)> {
+    use futures_util::StreamExt;
+    futures_util::stream::iter(accounts)
+        .map(|account| async move {
+            let result = client.fetch_balance_of(&account).await;
+            (account, result)
+        })
+        .buffered(concurrency)
+        .collect()
+        .await
+}
+
 /// A builder aimed at `server` with [`token_credentials`].
 pub fn builder_for(server: &httpmock::MockServer) -> balance_api::ClientBuilder {
     balance_api::Client::builder()

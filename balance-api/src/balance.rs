@@ -1,6 +1,6 @@
 //! [`Balance`]: the documented response, its amount as an exact decimal.
 
-use crate::error::DecodeError;
+use crate::error::Decode;
 use crate::untrusted::Shown;
 use crate::{AccountSid, Decimal};
 use balance_api_gen::fetch_balance;
@@ -91,11 +91,14 @@ impl Balance {
             Some((whole, fraction)) => digits(whole) && digits(fraction),
             None => digits(unsigned),
         };
-        let raw = || text.to_owned();
+        let invalid = |out_of_range| InvalidAmount {
+            raw: text.to_owned(),
+            out_of_range,
+        };
         if !plain {
-            return Err(InvalidAmount::NotDecimal { raw: raw() });
+            return Err(invalid(false));
         }
-        Decimal::from_str_exact(text).map_err(|_| InvalidAmount::OutOfRange { raw: raw() })
+        Decimal::from_str_exact(text).map_err(|_| invalid(true))
     }
 
     /// The generated response, read through its field names (which upstream keeps stable),
@@ -105,24 +108,21 @@ impl Balance {
         body: fetch_balance::Response,
         requested: Option<&AccountSid>,
         request_id: Option<String>,
-    ) -> Result<Self, DecodeError> {
+    ) -> Result<Self, Decode> {
         let account_sid = match (text("account_sid", &body.account_sid)?, requested) {
             (None, _) => None,
             (Some(got), Some(asked)) if got == asked.as_str() => Some(asked.clone()),
             (Some(got), Some(asked)) => {
-                return Err(DecodeError::AccountMismatch {
+                return Err(Decode::AccountMismatch {
                     requested: asked.clone(),
                     got,
                 });
             }
             (Some(got), None) => {
-                Some(
-                    got.parse()
-                        .map_err(|e: crate::InvalidSid| DecodeError::Json {
-                            reason: e.to_string(),
-                            body: got,
-                        })?,
-                )
+                Some(got.parse().map_err(|e: crate::InvalidSid| Decode::Json {
+                    reason: e.to_string(),
+                    body: got,
+                })?)
             }
         };
         let amount = text("balance", &body.balance)?;
@@ -132,7 +132,7 @@ impl Balance {
                 .as_deref()
                 .map(Self::parse_amount)
                 .transpose()
-                .map_err(DecodeError::Amount)?,
+                .map_err(Decode::Amount)?,
             currency: text("currency", &body.currency)?,
             request_id,
         })
@@ -143,11 +143,11 @@ impl Balance {
 /// `Option` of either, an enum of strings), read through its `Serialize` so that no generated
 /// type name is leaned on. One field at a time: a string becomes a `Value::String` with the one
 /// copy a `String` needs anyway, and nothing is read back by name.
-fn text<T: Serialize>(name: &str, field: &T) -> Result<Option<String>, DecodeError> {
+fn text<T: Serialize>(name: &str, field: &T) -> Result<Option<String>, Decode> {
     match serde_json::to_value(field) {
         Ok(serde_json::Value::String(text)) => Ok(Some(text)),
         Ok(serde_json::Value::Null) => Ok(None),
-        _ => Err(DecodeError::Json {
+        _ => Err(Decode::Json {
             reason: format!("`{name}` is not a string"),
             body: String::new(),
         }),
@@ -172,30 +172,26 @@ impl<'de> Deserialize<'de> for Balance {
 }
 
 /// An amount not in the plain decimal form Twilio writes (an optional `-`, digits, optionally
-/// `.` and digits), or one a [`Decimal`] cannot hold exactly; the text is kept as given.
+/// `.` and digits), or one a [`Decimal`] cannot hold exactly (28 significant digits).
 ///
 /// ```
-/// use balance_api::{Balance, InvalidAmount};
+/// use balance_api::Balance;
 ///
 /// let err = Balance::parse_amount("1e3").unwrap_err();
-/// assert_eq!(err, InvalidAmount::NotDecimal { raw: "1e3".into() });
 /// assert_eq!(err.to_string(), "\"1e3\" is not a decimal number");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, thiserror::Error)]
-#[non_exhaustive]
-pub enum InvalidAmount {
-    /// Not a plain decimal.
-    #[error("\"{}\" is not a decimal number", Shown::escaped_short(raw))]
-    NotDecimal {
-        /// The text exactly as given.
-        raw: String,
-    },
-    /// A plain decimal beyond what can be held exactly (28 significant digits).
-    #[error("\"{}\" is out of the exact decimal range", Shown::escaped_short(raw))]
-    OutOfRange {
-        /// The text exactly as given.
-        raw: String,
-    },
+#[error("\"{}\" is {}", Shown::escaped_short(raw), if *out_of_range { "out of the exact decimal range" } else { "not a decimal number" })]
+pub struct InvalidAmount {
+    /// The text exactly as given (scrubbed when it came from a server).
+    raw: String,
+    out_of_range: bool,
+}
+
+impl InvalidAmount {
+    pub(crate) fn raw_mut(&mut self) -> &mut String {
+        &mut self.raw
+    }
 }
 
 /// `0.05 USD`; `0.05` without a currency; `no balance information` without an amount.

@@ -16,8 +16,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use crate::error::{BuildError, ConfigError};
-use crate::{AccountSid, Balance, Error};
+use crate::{AccountSid, Balance, BuildError, Error};
 use reqwest::Url;
 use std::future::Future;
 
@@ -36,7 +35,7 @@ impl crate::ClientBuilder {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .map_err(|e| ConfigError::new("cannot start the blocking runtime").because(e))?;
+            .map_err(|e| BuildError::new("cannot start the blocking runtime").because(e))?;
         Ok(Client {
             inner: crate::Client::new(self.settings)?,
             runtime: Some(runtime),
@@ -48,11 +47,6 @@ impl Client {
     /// A client configured from `TWILIO_*` environment variables.
     pub fn from_env() -> Result<Self, BuildError> {
         crate::ClientBuilder::from_env()?.build_blocking()
-    }
-
-    /// See [`crate::Client::generated`] (its methods are async).
-    pub fn generated(&self) -> &balance_api_gen::Client {
-        self.inner.generated()
     }
 
     /// See [`crate::Client::base_url`].
@@ -73,16 +67,6 @@ impl Client {
     /// See [`crate::Client::fetch_balance_of`].
     pub fn fetch_balance_of(&self, account: &AccountSid) -> Result<Balance, Error> {
         self.block_on(self.inner.fetch_balance_of(account))?
-    }
-
-    /// See [`crate::Client::fetch_balances`]; the outer `Err` is the use inside a runtime.
-    #[allow(clippy::type_complexity)] // the async signature, in a Result: an alias would hide it
-    pub fn fetch_balances(
-        &self,
-        accounts: impl IntoIterator<Item = AccountSid>,
-        concurrency: usize,
-    ) -> Result<Vec<(AccountSid, Result<Balance, Error>)>, Error> {
-        self.block_on(self.inner.fetch_balances(accounts, concurrency))
     }
 
     /// Blocking inside a runtime would panic (and stall that runtime): refuse with the way out.

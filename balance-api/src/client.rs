@@ -1,11 +1,10 @@
 //! [`Client`]: the async client over the generated one.
 
+use crate::BuildError;
 use crate::config::Settings;
-use crate::error::{BuildError, ConfigError};
 use crate::redact::Scrubber;
 use crate::retry::{self, Pause};
 use crate::{AccountSid, Balance, ClientBuilder, Error};
-use futures_util::StreamExt;
 use reqwest::Url;
 use reqwest::header::HeaderValue;
 use std::sync::Arc;
@@ -40,10 +39,9 @@ pub struct Client {
 }
 
 struct Inner {
-    /// For `fetch_*`, whose retry loop times each attempt itself.
+    /// The generated client; its hooks add this client's credentials, per-request timeout and
+    /// body cap to every request.
     api: balance_api_gen::Client,
-    /// For [`Client::generated`]: the same, with the per-request timeout set in its hooks.
-    generated: balance_api_gen::Client,
     account_sid: AccountSid,
     base_url: Url,
     scrubber: Scrubber,
@@ -74,7 +72,7 @@ impl Client {
 
     pub(crate) fn new(settings: Settings) -> Result<Self, BuildError> {
         let credentials = settings.credentials.clone().ok_or_else(|| {
-            ConfigError::new("no credentials: call .credentials(...) or use from_env()")
+            BuildError::new("no credentials: call .credentials(...) or use from_env()")
         })?;
         let base_url = settings.base_url()?;
         let (os, arch) = (std::env::consts::OS, std::env::consts::ARCH);
@@ -83,26 +81,22 @@ impl Client {
             user_agent = format!("{user_agent} {suffix}");
         }
         let user_agent = HeaderValue::try_from(user_agent)
-            .map_err(|_| ConfigError::new("the User-Agent suffix is not a valid header value"))?;
+            .map_err(|_| BuildError::new("the User-Agent suffix is not a valid header value"))?;
         let http = match &settings.transport {
             Some((shared, _)) => shared.clone(),
             None => transport(&settings, user_agent)?,
         };
-        // Per request, so that clients sharing one transport each send their own.
+        // Per request, so that clients sharing one transport each send their own; the timeout
+        // is reqwest's own per-request one.
         let per_request = balance_api_gen::RequestSettings {
             max_body: settings.max_body,
             authorization: Some(credentials.authorization()),
-            timeout: None,
-        };
-        let timed = balance_api_gen::RequestSettings {
             timeout: Some(settings.timeout),
-            ..per_request.clone()
         };
         // progenitor appends "/2010-04-01/..." to the base, so it must not end in a slash.
         let base = base_url.as_str().trim_end_matches('/');
         let inner = Inner {
-            api: balance_api_gen::Client::new_with_client(base, http.clone(), per_request),
-            generated: balance_api_gen::Client::new_with_client(base, http, timed),
+            api: balance_api_gen::Client::new_with_client(base, http, per_request),
             account_sid: credentials.account_sid().clone(),
             base_url,
             scrubber: Scrubber::new(&credentials),
@@ -135,12 +129,6 @@ impl Client {
         &self.inner.account_sid
     }
 
-    /// The generated client underneath, configured with this client's auth, timeouts and body
-    /// cap (but not its retries, checks or redaction).
-    pub fn generated(&self) -> &balance_api_gen::Client {
-        &self.inner.generated
-    }
-
     /// The balance of the account the credentials belong to.
     pub async fn fetch_balance(&self) -> Result<Balance, Error> {
         self.fetch_balance_of(self.account_sid()).await
@@ -164,9 +152,7 @@ impl Client {
             elapsed_ms = tracing::field::Empty,
         );
         let started = Instant::now();
-        let settings = &self.inner.settings;
-        let run = retry::run(&settings.retry, &self.inner.pause, settings.timeout, |n| {
-            span.record("attempts", n);
+        let run = retry::run(&self.inner.settings.retry, &self.inner.pause, || {
             self.fetch_once(account)
         });
         // Entering a span nobody listens to still costs each poll (with tracing's `log` feature,
@@ -199,39 +185,6 @@ impl Client {
             Err(e) => tracing::debug!(parent: &span, error = %e, "balance fetch failed"),
         }
         result
-    }
-
-    /// The balances of many accounts, at most `concurrency` requests in flight, in the order
-    /// given. Each account gets its own result, so one failure does not sink the batch; a 429
-    /// that a fetch waits out pauses every request of this client (see [`crate::RetryPolicy`]).
-    ///
-    /// ```no_run
-    /// # async fn demo(client: balance_api::Client, subaccounts: Vec<balance_api::AccountSid>) {
-    /// for (account, result) in client.fetch_balances(subaccounts, 8).await {
-    ///     match result {
-    ///         Ok(balance) => println!("{account}: {balance}"),
-    ///         Err(e) => eprintln!("{account}: {e}"),
-    ///     }
-    /// }
-    /// # }
-    /// ```
-    pub async fn fetch_balances(
-        &self,
-        accounts: impl IntoIterator<Item = AccountSid>,
-        concurrency: usize,
-    ) -> Vec<(AccountSid, Result<Balance, Error>)> {
-        // Unordered, then sorted: an ordered buffer would hold finished slots behind one slow
-        // account, and the batch would stall on it.
-        let mut results: Vec<_> = futures_util::stream::iter(accounts.into_iter().enumerate())
-            .map(|(index, account)| async move {
-                let result = self.fetch_balance_of(&account).await;
-                (index, account, result)
-            })
-            .buffer_unordered(concurrency.max(1))
-            .collect()
-            .await;
-        results.sort_unstable_by_key(|(index, _, _)| *index);
-        results.into_iter().map(|(_, a, r)| (a, r)).collect()
     }
 
     async fn fetch_once(&self, account: &AccountSid) -> Result<Balance, Error> {
@@ -277,7 +230,7 @@ fn transport(settings: &Settings, user_agent: HeaderValue) -> Result<reqwest::Cl
         // redirect can take the request (or a forged answer) elsewhere, nor loop.
         .redirect(reqwest::redirect::Policy::none())
         .build()
-        .map_err(|e| ConfigError::new("cannot build the HTTP client").because(e))?;
+        .map_err(|e| BuildError::new("cannot build the HTTP client").because(e))?;
     Ok(http)
 }
 

@@ -1,14 +1,13 @@
 //! [`ClientBuilder`]: credentials, host, timeouts and identity, from code or the environment.
 
-use crate::error::{BuildError, ConfigError};
-use crate::{AccountSid, Client, Credentials, RetryPolicy};
+use crate::{AccountSid, BuildError, Client, Credentials, RetryPolicy};
 use reqwest::Url;
 use std::time::Duration;
 
 /// Default time to establish a connection (TCP and TLS).
-pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default time for a whole request, body included; twilio-node and twilio-java use 30 s too.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Every environment variable [`ClientBuilder::from_env`] reads; the first four are credentials.
 ///
@@ -92,66 +91,55 @@ impl ClientBuilder {
     pub fn from_env() -> Result<Self, BuildError> {
         for var in ENV_VARS {
             if let Err(std::env::VarError::NotUnicode(_)) = std::env::var(var) {
-                return Err(ConfigError::var(var, "is not valid UTF-8").into());
+                return Err(BuildError::var(var, "is not valid UTF-8"));
             }
         }
         Self::from_vars(|name| std::env::var(name).ok())
     }
 
-    /// [`from_env`](Self::from_env) with another source of variables (a config file, a test).
-    /// A variable set to the empty string is an error, not "unset".
-    ///
-    /// ```
-    /// use balance_api::ClientBuilder;
-    ///
-    /// let vars = [("TWILIO_ACCOUNT_SID", "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")];
-    /// let err = ClientBuilder::from_vars(|k| {
-    ///     vars.iter().find(|(name, _)| *name == k).map(|(_, v)| v.to_string())
-    /// })
-    /// .unwrap_err();
-    /// assert_eq!(err.to_string(), "TWILIO_AUTH_TOKEN: is not set (or set TWILIO_API_KEY and TWILIO_API_SECRET)");
-    /// ```
-    pub fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, BuildError> {
+    /// [`from_env`](Self::from_env) with another source of variables (a test). A variable set
+    /// to the empty string is an error, not "unset".
+    pub(crate) fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, BuildError> {
         let get = |name: &'static str| match lookup(name) {
-            Some(v) if v.is_empty() => Err(ConfigError::var(name, "is set but empty")),
+            Some(v) if v.is_empty() => Err(BuildError::var(name, "is set but empty")),
             value => Ok(value),
         };
         let account: AccountSid = get("TWILIO_ACCOUNT_SID")?
-            .ok_or_else(|| ConfigError::var("TWILIO_ACCOUNT_SID", "is not set"))?
+            .ok_or_else(|| BuildError::var("TWILIO_ACCOUNT_SID", "is not set"))?
             .parse()
             .map_err(|e: crate::InvalidSid| {
-                ConfigError::var("TWILIO_ACCOUNT_SID", "is not an Account SID").because(e)
+                BuildError::var("TWILIO_ACCOUNT_SID", "is not an Account SID").because(e)
             })?;
         // Read first, so an empty one is reported even when the API Key set is complete.
         let token = get("TWILIO_AUTH_TOKEN")?;
         let credentials = match (get("TWILIO_API_KEY")?, get("TWILIO_API_SECRET")?) {
-            (Some(key), Some(secret)) => Credentials::api_key(account, &key, secret),
-            (Some(_), None) => Err(ConfigError::var(
+            (Some(key), Some(secret)) => Credentials::checked_api_key(account, &key, secret),
+            (Some(_), None) => Err(BuildError::var(
                 "TWILIO_API_SECRET",
                 "is not set but TWILIO_API_KEY is",
             ))?,
-            (None, Some(_)) => Err(ConfigError::var(
+            (None, Some(_)) => Err(BuildError::var(
                 "TWILIO_API_KEY",
                 "is not set but TWILIO_API_SECRET is",
             ))?,
             (None, None) => {
                 let token = token.ok_or_else(|| {
-                    ConfigError::var(
+                    BuildError::var(
                         "TWILIO_AUTH_TOKEN",
                         "is not set (or set TWILIO_API_KEY and TWILIO_API_SECRET)",
                     )
                 })?;
-                Credentials::auth_token(account, token)
+                Credentials::checked_auth_token(account, token)
             }
         }
-        .map_err(|e| ConfigError::var(e.variable(), "is invalid").because(e))?;
+        .map_err(|e| BuildError::var(e.variable(), "is invalid").because(e))?;
         let mut builder = Self::default().credentials(credentials);
         builder.settings.region = get("TWILIO_REGION")?;
         builder.settings.edge = get("TWILIO_EDGE")?;
         check_label(builder.settings.region.as_deref())
-            .map_err(|p| ConfigError::var("TWILIO_REGION", p))?;
+            .map_err(|p| BuildError::var("TWILIO_REGION", p))?;
         check_label(builder.settings.edge.as_deref())
-            .map_err(|p| ConfigError::var("TWILIO_EDGE", p))?;
+            .map_err(|p| BuildError::var("TWILIO_EDGE", p))?;
         Ok(builder)
     }
 
@@ -264,33 +252,33 @@ impl Settings {
     }
 
     /// The URL requests go to: the override as given, or the spec's server with region and edge.
-    pub(crate) fn base_url(&self) -> Result<Url, ConfigError> {
+    pub(crate) fn base_url(&self) -> Result<Url, BuildError> {
         // Checked whether or not a base URL makes them moot: a bad value is a mistake to report.
-        check_label(self.region.as_deref()).map_err(|p| ConfigError::new(format!("region {p}")))?;
-        check_label(self.edge.as_deref()).map_err(|p| ConfigError::new(format!("edge {p}")))?;
+        check_label(self.region.as_deref()).map_err(|p| BuildError::new(format!("region {p}")))?;
+        check_label(self.edge.as_deref()).map_err(|p| BuildError::new(format!("edge {p}")))?;
         let url = match &self.base_url {
             // The text is not repeated: it may hold a password.
             Some(given) => Url::parse(given)
-                .map_err(|e| ConfigError::new(format!("the base URL is not a URL: {e}")))?,
+                .map_err(|e| BuildError::new(format!("the base URL is not a URL: {e}")))?,
             None => {
                 let mut url = Url::parse(balance_api_gen::SERVER_URL)
-                    .map_err(|e| ConfigError::new(format!("the spec's server URL: {e}")))?;
+                    .map_err(|e| BuildError::new(format!("the spec's server URL: {e}")))?;
                 let host = url.host_str().unwrap_or_default().to_owned();
                 let host =
                     crate::host::regional_host(&host, self.region.as_deref(), self.edge.as_deref());
                 url.set_host(Some(&host))
-                    .map_err(|e| ConfigError::new(format!("host {host:?}: {e}")))?;
+                    .map_err(|e| BuildError::new(format!("host {host:?}: {e}")))?;
                 url
             }
         };
         if !url.username().is_empty() || url.password().is_some() {
             // reqwest would turn these into a second, silent set of credentials.
-            return Err(ConfigError::new(
+            return Err(BuildError::new(
                 "the base URL carries a user name or password; pass credentials with .credentials()",
             ));
         }
         if url.query().is_some() || url.fragment().is_some() {
-            return Err(ConfigError::new(
+            return Err(BuildError::new(
                 "the base URL has a query or fragment, which would swallow the API path",
             ));
         }
@@ -299,19 +287,19 @@ impl Settings {
             "http" if self.allow_insecure_http => Ok(url),
             "http" if is_loopback(url.host_str()) && self.bypasses_proxies() => Ok(url),
             "http" if is_loopback(url.host_str()) => match plain_http_proxy(&url) {
-                Some(proxy) => Err(ConfigError::new(format!(
+                Some(proxy) => Err(BuildError::new(format!(
                     "refusing to send credentials over plain http through the proxy {proxy} \
                      (from the *_PROXY variables); use a loopback proxy, NO_PROXY, https, or \
                      allow_insecure_http(true)"
                 ))),
                 None => Ok(url),
             },
-            "http" => Err(ConfigError::new(format!(
+            "http" => Err(BuildError::new(format!(
                 "refusing to send credentials over plain http to {}; use https, a loopback host, \
                  or allow_insecure_http(true)",
                 url.host_str().unwrap_or("?")
             ))),
-            other => Err(ConfigError::new(format!(
+            other => Err(BuildError::new(format!(
                 "base URL scheme {other:?} is not http(s)"
             ))),
         }
@@ -377,4 +365,192 @@ fn is_loopback(host: Option<&str>) -> bool {
         || bare
             .parse::<std::net::IpAddr>()
             .is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod tests {
+    //! `from_vars` is private: the environment's rules are tested here, through it.
+
+    use std::error::Error as _;
+
+    const EXAMPLE_SID: &str = "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    const EXAMPLE_BODY: &str =
+        r#"{"account_sid":"ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","balance":"0.05","currency":"USD"}"#;
+    const TOKEN: &str = "s3cr3t-auth-token-0123456789abcdef";
+    const KEY_SID: &str = "SKbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+    const KEY_SECRET: &str = "k3y-s3cr3t-fedcba9876543210";
+
+    fn basic(user: &str, secret: &str) -> String {
+        use base64::Engine;
+        let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{secret}"));
+        format!("Basic {encoded}")
+    }
+
+    fn vars<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |k| {
+            pairs
+                .iter()
+                .find(|(name, _)| *name == k)
+                .map(|(_, v)| (*v).to_owned())
+        }
+    }
+
+    /// Where a client built from `extra` (beside an SID and a token) sends its requests.
+    fn host_from(extra: &[(&'static str, &'static str)]) -> String {
+        let mut env = vec![
+            ("TWILIO_ACCOUNT_SID", EXAMPLE_SID),
+            ("TWILIO_AUTH_TOKEN", TOKEN),
+        ];
+        env.extend_from_slice(extra);
+        let client = super::ClientBuilder::from_vars(vars(&env))
+            .expect("env")
+            .build()
+            .expect("client");
+        assert_eq!(client.account_sid().as_str(), EXAMPLE_SID);
+        client.base_url().to_string()
+    }
+
+    #[test]
+    fn the_environment_sets_credentials_region_and_edge() {
+        let both = [("TWILIO_REGION", "au1"), ("TWILIO_EDGE", "sydney")];
+        assert_eq!(host_from(&both), "https://api.sydney.au1.twilio.com/");
+        let region_only = [("TWILIO_REGION", "ie1")];
+        assert_eq!(host_from(&region_only), "https://api.ie1.twilio.com/");
+        let edge_only = [("TWILIO_EDGE", "dublin")];
+        assert_eq!(host_from(&edge_only), "https://api.dublin.us1.twilio.com/");
+    }
+
+    #[tokio::test]
+    async fn api_key_and_secret_are_preferred_when_both_sets_are_present() {
+        let env = [
+            ("TWILIO_ACCOUNT_SID", EXAMPLE_SID),
+            ("TWILIO_AUTH_TOKEN", TOKEN),
+            ("TWILIO_API_KEY", KEY_SID),
+            ("TWILIO_API_SECRET", KEY_SECRET),
+        ];
+        let server = httpmock::MockServer::start_async().await;
+        let keyed = server
+            .mock_async(|when, then| {
+                when.header("authorization", basic(KEY_SID, KEY_SECRET));
+                then.status(200).body(EXAMPLE_BODY);
+            })
+            .await;
+        let client = super::ClientBuilder::from_vars(vars(&env))
+            .expect("env")
+            .base_url(server.base_url())
+            .build()
+            .expect("client");
+        client
+            .fetch_balance()
+            .await
+            .expect("the key's Authorization matched");
+        assert_eq!(keyed.calls_async().await, 1);
+    }
+
+    /// The error with its causes, as anyhow's `{:#}` shows it.
+    fn env_error(pairs: &[(&str, &str)]) -> String {
+        let err = super::ClientBuilder::from_vars(vars(pairs)).expect_err("refused");
+        let causes = std::iter::successors(err.source(), |&c| c.source());
+        causes.fold(err.to_string(), |text, cause| format!("{text}: {cause}"))
+    }
+
+    #[test]
+    fn missing_or_malformed_variables_are_named_and_never_echoed() {
+        assert_eq!(env_error(&[]), "TWILIO_ACCOUNT_SID: is not set");
+        assert_eq!(
+            env_error(&[("TWILIO_ACCOUNT_SID", ""), ("TWILIO_AUTH_TOKEN", TOKEN)]),
+            "TWILIO_ACCOUNT_SID: is set but empty"
+        );
+        assert_eq!(
+            env_error(&[
+                ("TWILIO_API_KEY", KEY_SID),
+                ("TWILIO_API_SECRET", KEY_SECRET)
+            ]),
+            "TWILIO_ACCOUNT_SID: is not set"
+        );
+        assert_eq!(
+            env_error(&[("TWILIO_ACCOUNT_SID", "AC12"), ("TWILIO_AUTH_TOKEN", TOKEN)]),
+            "TWILIO_ACCOUNT_SID: is not an Account SID: invalid Account SID (4 characters): shorter than 34 characters"
+        );
+        assert_eq!(
+            env_error(&[("TWILIO_ACCOUNT_SID", EXAMPLE_SID)]),
+            "TWILIO_AUTH_TOKEN: is not set (or set TWILIO_API_KEY and TWILIO_API_SECRET)"
+        );
+        assert_eq!(
+            env_error(&[
+                ("TWILIO_ACCOUNT_SID", EXAMPLE_SID),
+                ("TWILIO_API_KEY", KEY_SID)
+            ]),
+            "TWILIO_API_SECRET: is not set but TWILIO_API_KEY is"
+        );
+    }
+
+    #[test]
+    fn malformed_credentials_are_named_and_never_echoed() {
+        let bad_key = env_error(&[
+            ("TWILIO_ACCOUNT_SID", EXAMPLE_SID),
+            ("TWILIO_API_KEY", KEY_SECRET),
+            ("TWILIO_API_SECRET", KEY_SECRET),
+        ]);
+        assert_eq!(
+            bad_key,
+            "TWILIO_API_KEY: is invalid: the API Key SID is not SK followed by 32 hex digits"
+        );
+        let spaced = format!("{TOKEN} trailing");
+        let bad_token = env_error(&[
+            ("TWILIO_ACCOUNT_SID", EXAMPLE_SID),
+            ("TWILIO_AUTH_TOKEN", &spaced),
+        ]);
+        assert_eq!(
+            bad_token,
+            "TWILIO_AUTH_TOKEN: is invalid: the Auth Token contains whitespace, control or non-ASCII characters"
+        );
+        assert!(!bad_token.contains(TOKEN));
+        // Pasted along with the token: a byte-order mark, a zero-width space. Twilio would refuse
+        // them, so they are refused here, before anything is sent.
+        for odd in [format!("\u{feff}{TOKEN}"), format!("{TOKEN}\u{200b}")] {
+            assert_eq!(
+                env_error(&[
+                    ("TWILIO_ACCOUNT_SID", EXAMPLE_SID),
+                    ("TWILIO_AUTH_TOKEN", &odd)
+                ]),
+                "TWILIO_AUTH_TOKEN: is invalid: the Auth Token contains whitespace, control or non-ASCII characters"
+            );
+        }
+        // An empty setting is an error even when another credential set makes it unneeded.
+        assert_eq!(
+            env_error(&[
+                ("TWILIO_ACCOUNT_SID", EXAMPLE_SID),
+                ("TWILIO_AUTH_TOKEN", ""),
+                ("TWILIO_API_KEY", KEY_SID),
+                ("TWILIO_API_SECRET", KEY_SECRET)
+            ]),
+            "TWILIO_AUTH_TOKEN: is set but empty"
+        );
+    }
+
+    #[test]
+    fn a_region_or_edge_that_is_no_host_label_is_named() {
+        let bad_region = env_error(&[
+            ("TWILIO_ACCOUNT_SID", EXAMPLE_SID),
+            ("TWILIO_AUTH_TOKEN", TOKEN),
+            ("TWILIO_REGION", "AU 1"),
+        ]);
+        assert!(
+            bad_region.starts_with("TWILIO_REGION: must be a host label"),
+            "{bad_region}"
+        );
+        // What DNS cannot take is refused before any request, not retried as a failed lookup.
+        for label in ["-", "au1-", "-au1", &"a".repeat(64)] {
+            let err = env_error(&[
+                ("TWILIO_ACCOUNT_SID", EXAMPLE_SID),
+                ("TWILIO_AUTH_TOKEN", TOKEN),
+                ("TWILIO_EDGE", label),
+            ]);
+            assert!(
+                err.starts_with("TWILIO_EDGE: must be a host label"),
+                "{err}"
+            );
+        }
+    }
 }

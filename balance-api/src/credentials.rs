@@ -1,6 +1,6 @@
 //! [`Credentials`]: who the client authenticates as. Secrets never leave through `Debug`.
 
-use crate::AccountSid;
+use crate::{AccountSid, BuildError};
 use base64::Engine;
 use reqwest::header::HeaderValue;
 use secrecy::{ExposeSecret, SecretString};
@@ -23,62 +23,37 @@ pub struct Credentials {
     secret: SecretString,
 }
 
-/// Credentials that cannot be used; [`rule`](Self::rule) says which check failed, and the
-/// message names the part, never its value.
-///
-/// ```
-/// use balance_api::{Credentials, CredentialsRule};
-///
-/// let account = "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".parse()?;
-/// let err = Credentials::auth_token(account, "\u{feff}0123abcd").unwrap_err();
-/// assert_eq!(err.rule(), CredentialsRule::AuthTokenCharacters);
-/// # Ok::<(), balance_api::InvalidSid>(())
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
-#[error("{rule}")]
-pub struct InvalidCredentials {
-    rule: CredentialsRule,
-}
-
-/// The check a part of the credentials failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
-#[non_exhaustive]
-pub enum CredentialsRule {
-    /// The Auth Token is empty.
+/// Which check a part of the credentials failed. The messages are fixed strings, so no value
+/// leaks; [`from_vars`](crate::ClientBuilder) names the variable that held the part.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum Invalid {
     #[error("the Auth Token is empty")]
     AuthTokenEmpty,
-    /// The Auth Token holds something other than printable ASCII (a space, a control or
-    /// invisible character such as a byte-order mark or a zero-width space).
+    /// A space, a control or invisible character such as a byte-order mark or a zero-width space.
     #[error("the Auth Token contains whitespace, control or non-ASCII characters")]
     AuthTokenCharacters,
-    /// The API Key SID is not `SK` followed by 32 hex digits.
     #[error("the API Key SID is not SK followed by 32 hex digits")]
     ApiKeySid,
-    /// The API Key secret is empty.
     #[error("the API Key secret is empty")]
     ApiSecretEmpty,
-    /// The API Key secret holds something other than printable ASCII.
     #[error("the API Key secret contains whitespace, control or non-ASCII characters")]
     ApiSecretCharacters,
 }
 
-impl InvalidCredentials {
-    /// Which check failed.
-    pub fn rule(&self) -> CredentialsRule {
-        self.rule
-    }
-
+impl Invalid {
     /// The environment variable that holds the part at fault.
-    pub(crate) fn variable(&self) -> &'static str {
-        match self.rule {
-            CredentialsRule::AuthTokenEmpty | CredentialsRule::AuthTokenCharacters => {
-                "TWILIO_AUTH_TOKEN"
-            }
-            CredentialsRule::ApiKeySid => "TWILIO_API_KEY",
-            CredentialsRule::ApiSecretEmpty | CredentialsRule::ApiSecretCharacters => {
-                "TWILIO_API_SECRET"
-            }
+    pub(crate) fn variable(self) -> &'static str {
+        match self {
+            Self::AuthTokenEmpty | Self::AuthTokenCharacters => "TWILIO_AUTH_TOKEN",
+            Self::ApiKeySid => "TWILIO_API_KEY",
+            Self::ApiSecretEmpty | Self::ApiSecretCharacters => "TWILIO_API_SECRET",
         }
+    }
+}
+
+impl From<Invalid> for BuildError {
+    fn from(rule: Invalid) -> Self {
+        Self::new(rule.to_string())
     }
 }
 
@@ -87,12 +62,15 @@ impl Credentials {
     pub fn auth_token(
         account_sid: AccountSid,
         token: impl Into<String>,
-    ) -> Result<Self, InvalidCredentials> {
-        let secret = checked_secret(
-            token.into(),
-            CredentialsRule::AuthTokenEmpty,
-            CredentialsRule::AuthTokenCharacters,
-        )?;
+    ) -> Result<Self, BuildError> {
+        Ok(Self::checked_auth_token(account_sid, token.into())?)
+    }
+
+    pub(crate) fn checked_auth_token(
+        account_sid: AccountSid,
+        token: String,
+    ) -> Result<Self, Invalid> {
+        let secret = checked_secret(token, Invalid::AuthTokenEmpty, Invalid::AuthTokenCharacters)?;
         let username = account_sid.as_str().to_owned();
         Ok(Self {
             account_sid,
@@ -115,18 +93,24 @@ impl Credentials {
         account_sid: AccountSid,
         key_sid: &str,
         secret: impl Into<String>,
-    ) -> Result<Self, InvalidCredentials> {
+    ) -> Result<Self, BuildError> {
+        Ok(Self::checked_api_key(account_sid, key_sid, secret.into())?)
+    }
+
+    pub(crate) fn checked_api_key(
+        account_sid: AccountSid,
+        key_sid: &str,
+        secret: String,
+    ) -> Result<Self, Invalid> {
         // Twilio API Key SIDs are `SK` and 32 hex digits; the Balance fragment does not define them.
         let hex = key_sid.strip_prefix("SK").unwrap_or_default();
         if hex.len() != 32 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(InvalidCredentials {
-                rule: CredentialsRule::ApiKeySid,
-            });
+            return Err(Invalid::ApiKeySid);
         }
         let secret = checked_secret(
-            secret.into(),
-            CredentialsRule::ApiSecretEmpty,
-            CredentialsRule::ApiSecretCharacters,
+            secret,
+            Invalid::ApiSecretEmpty,
+            Invalid::ApiSecretCharacters,
         )?;
         Ok(Self {
             account_sid,
@@ -182,14 +166,14 @@ impl Credentials {
 /// Twilio. The messages are fixed strings, so no value leaks.
 fn checked_secret(
     secret: String,
-    if_empty: CredentialsRule,
-    if_odd: CredentialsRule,
-) -> Result<SecretString, InvalidCredentials> {
+    if_empty: Invalid,
+    if_odd: Invalid,
+) -> Result<SecretString, Invalid> {
     if secret.is_empty() {
-        return Err(InvalidCredentials { rule: if_empty });
+        return Err(if_empty);
     }
     if !secret.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(InvalidCredentials { rule: if_odd });
+        return Err(if_odd);
     }
     Ok(SecretString::from(secret))
 }

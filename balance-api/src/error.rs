@@ -1,17 +1,21 @@
 //! [`Error`], what a fetch can fail with, and [`BuildError`], what building a client can.
 
 use crate::untrusted::Shown;
-use crate::{AccountSid, InvalidAmount, InvalidCredentials, InvalidSid, StopReason};
+use crate::{AccountSid, InvalidSid};
 use reqwest::StatusCode;
+use std::borrow::Cow;
 use std::error::Error as StdError;
 use std::fmt;
 use std::time::Duration;
 
 type BoxError = Box<dyn StdError + Send + Sync>;
 
-/// Why a fetch failed. [`kind`](Self::kind) says which layer; the response's status, request
-/// id and `Retry-After`, and what the retries did, are read here whatever the kind. After
-/// retries the error is the last attempt's.
+/// Why a fetch failed, on reqwest's model: predicates say what kind of failure it is
+/// ([`is_timeout`](Self::is_timeout), [`is_connect`](Self::is_connect),
+/// [`is_decode`](Self::is_decode), [`is_retryable`](Self::is_retryable)), and accessors read
+/// what the response said ([`status`](Self::status), [`request_id`](Self::request_id), and
+/// Twilio's [`code`](Self::code), [`message`](Self::message) and
+/// [`more_info`](Self::more_info)). After retries it is the last attempt's error.
 ///
 /// `Display` is one line without the causes; [`source`](StdError::source) leads to them, so
 /// anyhow's `{:#}` names each once. Server text is never a source: it is kept as strings,
@@ -25,17 +29,13 @@ type BoxError = Box<dyn StdError + Send + Sync>;
 /// #     .body(r#"{"code":20404,"message":"Not found","more_info":"https://www.twilio.com/docs/errors/20404","status":404}"#); }).await;
 /// # let creds = balance_api::Credentials::auth_token("ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".parse()?, "token")?;
 /// # let client = balance_api::Client::builder().credentials(creds).base_url(server.base_url()).build()?;
-/// use balance_api::ErrorKind;
-///
 /// let advice = match client.fetch_balance().await {
 ///     Ok(balance) => format!("{balance}"),
-///     Err(e) => match e.kind() {
-///         ErrorKind::Api(api) if api.code == Some(20404) => "no such account".to_owned(),
-///         _ if e.status().is_some_and(|s| s == 401) => "check the credentials".to_owned(),
-///         _ if e.is_timeout() => format!("Twilio did not answer in time: {e}"),
-///         _ if e.is_retryable() => format!("still failing after {} attempts: {e}", e.attempts()),
-///         _ => format!("{e}"),
-///     },
+///     Err(e) if e.code() == Some(20404) => "no such account".to_owned(),
+///     Err(e) if e.status().is_some_and(|s| s == 401) => "check the credentials".to_owned(),
+///     Err(e) if e.is_timeout() => format!("Twilio did not answer in time: {e}"),
+///     Err(e) if e.is_retryable() => format!("still failing after {} attempts: {e}", e.attempts()),
+///     Err(e) => format!("{e}"),
 /// };
 /// assert_eq!(advice, "no such account");
 /// # Ok(()) }
@@ -45,121 +45,80 @@ pub struct Error(Box<Inner>);
 
 #[derive(Debug)]
 struct Inner {
-    kind: ErrorKind,
+    kind: Kind,
     status: Option<StatusCode>,
     request_id: Option<String>,
     retry_after: Option<Duration>,
     attempts: u32,
-    stop: Option<StopReason>,
-    hint: Option<&'static str>,
+    /// Advice the client adds when it knows more than the response says.
+    hint: Option<Cow<'static, str>>,
     /// For timeouts and broken connections: whether a new attempt could do better.
     retryable: bool,
     source: Option<BoxError>,
 }
 
-/// Which layer a fetch failed in.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum ErrorKind {
-    /// Twilio answered with its error body (`code`, `message`, `more_info`).
-    Api(ApiError),
-    /// An error status whose body is not Twilio's error JSON (a proxy's HTML page, a redirect).
-    Http(HttpError),
-    /// No complete response in time: the per-request timeout or the retry deadline passed.
+/// Which layer failed; private, so that a new layer is no breaking change.
+#[derive(Debug)]
+pub(crate) enum Kind {
+    /// Twilio's error body: `{"code":20404,"message":"…","more_info":"…","status":404}`.
+    Api {
+        code: Option<u32>,
+        message: String,
+        more_info: Option<String>,
+        /// `detail` or `details`, as JSON text.
+        details: Option<String>,
+    },
+    /// An error status whose body is not Twilio's error JSON, or a redirect (never followed).
+    Http {
+        body: String,
+        /// Reading the body failed part-way.
+        incomplete: bool,
+        location: Option<String>,
+    },
+    /// No complete response in time.
     Timeout,
     /// The connection failed or broke (refused, reset, TLS, DNS, a reply that is not HTTP).
     Transport,
-    /// A 200 response that is not the documented balance.
-    Decode(DecodeError),
+    /// A 200 that is not the documented balance.
+    Decode(Decode),
     /// The blocking client was called inside an async runtime; nothing was sent.
     #[cfg(feature = "blocking")]
     InsideAsyncRuntime,
 }
 
-/// Twilio's error response: `{"code":20404,"message":"…","more_info":"…","status":404}`, its
-/// text fields the server's, scrubbed of the client's secret.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct ApiError {
-    /// Twilio's error code (see `more_info`), e.g. 20404 or 20003.
-    pub code: Option<u32>,
-    /// Twilio's message.
-    pub message: String,
-    /// A link to Twilio's page for the code.
-    pub more_info: Option<String>,
-    /// `detail` or `details`, when Twilio sent them, as JSON text.
-    pub details: Option<String>,
-}
-
-/// An error status whose body is not Twilio's error JSON, or a redirect (never followed).
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct HttpError {
-    /// The body as text (lossily decoded, at most the client's body cap).
-    pub body: String,
-    /// Whether reading the body failed part-way, so `body` holds only what arrived.
-    pub incomplete: bool,
-    /// Where a redirect pointed.
-    pub location: Option<String>,
-}
-
-/// How a 200 response differs from the documented balance. Raw values are the server's,
-/// scrubbed of the client's secret; `Display` escapes and bounds them.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum DecodeError {
-    /// The body is not the documented JSON object (bad JSON, wrong types, a malformed SID).
+/// How a 200 differs from the documented balance; raw values are the server's, scrubbed.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum Decode {
     #[error(
         "the response is not the documented balance: {}; body starts \"{}\"",
         Shown::escaped_long(reason),
         Shown::escaped_short(body)
     )]
-    Json {
-        /// Why it was refused (serde_json's words).
-        reason: String,
-        /// The body as text.
-        body: String,
-    },
-    /// `balance` is not an amount held exactly.
+    Json { reason: String, body: String },
     #[error("the balance {0}")]
-    Amount(InvalidAmount),
-    /// The 200 is labelled other than `application/json`, the only type the spec documents.
+    Amount(crate::InvalidAmount),
     #[error(
         "the response's content type is \"{}\", not application/json",
         Shown::escaped_short(raw)
     )]
-    ContentType {
-        /// The `Content-Type` as sent.
-        raw: String,
-    },
-    /// The response names another account than the one asked for.
+    ContentType { raw: String },
     #[error(
         "asked for {requested} but the response is for \"{}\"",
         Shown::escaped_short(got)
     )]
-    AccountMismatch {
-        /// The account asked for.
-        requested: AccountSid,
-        /// The `account_sid` the response carries.
-        got: String,
-    },
-    /// The body was longer than the client's cap; reading stopped there.
+    AccountMismatch { requested: AccountSid, got: String },
     #[error("the response body exceeds the {limit} byte cap")]
-    TooLarge {
-        /// The cap, in bytes.
-        limit: usize,
-    },
+    TooLarge { limit: usize },
 }
 
 impl Error {
-    fn new(kind: ErrorKind, status: Option<StatusCode>) -> Self {
+    fn new(kind: Kind, status: Option<StatusCode>) -> Self {
         Self(Box::new(Inner {
             kind,
             status,
             request_id: None,
             retry_after: None,
             attempts: 0,
-            stop: None,
             hint: None,
             retryable: false,
             source: None,
@@ -175,9 +134,9 @@ impl Error {
                 .is_some_and(hyper::Error::is_parse)
         });
         let kind = if e.is_timeout() {
-            ErrorKind::Timeout
+            Kind::Timeout
         } else {
-            ErrorKind::Transport
+            Kind::Transport
         };
         let mut err = Self::new(kind, None);
         err.0.retryable = !not_http && !e.is_builder();
@@ -187,34 +146,26 @@ impl Error {
 
     /// A request that could not be made; not worth retrying.
     pub(crate) fn unsent(reason: String) -> Self {
-        let mut err = Self::new(ErrorKind::Transport, None);
+        let mut err = Self::new(Kind::Transport, None);
         err.0.source = Some(reason.into());
         err
     }
 
-    /// The retry deadline passed with no answer in hand; not worth retrying.
+    /// The whole fetch's deadline passed before any attempt ended; not worth retrying.
     pub(crate) fn deadline(limit: Duration) -> Self {
-        let mut err = Self::new(ErrorKind::Timeout, None);
+        let mut err = Self::new(Kind::Timeout, None);
         err.0.source = Some(format!("the {limit:?} deadline passed").into());
         err
     }
 
-    /// One attempt had no complete response within the per-request timeout; a new one may.
-    pub(crate) fn attempt_timed_out(limit: Duration) -> Self {
-        let mut err = Self::new(ErrorKind::Timeout, None);
-        err.0.retryable = true;
-        err.0.source = Some(format!("no complete response within the {limit:?} timeout").into());
-        err
-    }
-
     /// A response that is not the documented balance.
-    pub(crate) fn decode(kind: DecodeError) -> Self {
-        Self::new(ErrorKind::Decode(kind), Some(StatusCode::OK))
+    pub(crate) fn decode(kind: Decode) -> Self {
+        Self::new(Kind::Decode(kind), Some(StatusCode::OK))
     }
 
     /// An error status, with what its response said.
     pub(crate) fn status_error(
-        kind: ErrorKind,
+        kind: Kind,
         status: StatusCode,
         retry_after: Option<Duration>,
     ) -> Self {
@@ -225,10 +176,10 @@ impl Error {
 
     #[cfg(feature = "blocking")]
     pub(crate) fn inside_async_runtime() -> Self {
-        Self::new(ErrorKind::InsideAsyncRuntime, None)
+        Self::new(Kind::InsideAsyncRuntime, None)
     }
 
-    pub(crate) fn kind_mut(&mut self) -> &mut ErrorKind {
+    pub(crate) fn kind_mut(&mut self) -> &mut Kind {
         &mut self.0.kind
     }
 
@@ -236,14 +187,17 @@ impl Error {
         self.0.request_id = request_id;
     }
 
-    /// This error, with what the retrying did before it was returned.
-    pub(crate) fn with_retries(mut self, attempts: u32, stop: StopReason) -> Self {
-        (self.0.attempts, self.0.stop) = (attempts, Some(stop));
-        self
+    pub(crate) fn set_attempts(&mut self, attempts: u32) {
+        self.0.attempts = attempts;
     }
 
-    pub(crate) fn set_hint(&mut self, hint: &'static str) {
-        self.0.hint = Some(hint);
+    pub(crate) fn set_hint(&mut self, hint: impl Into<Cow<'static, str>>) {
+        self.0.hint = Some(hint.into());
+    }
+
+    /// The wait the response's `Retry-After` asked for.
+    pub(crate) fn retry_after(&self) -> Option<Duration> {
+        self.0.retry_after
     }
 
     /// Every string in it that came from the server, for scrubbing.
@@ -251,32 +205,25 @@ impl Error {
         let inner = &mut *self.0;
         let mut texts: Vec<&mut String> = inner.request_id.iter_mut().collect();
         match &mut inner.kind {
-            ErrorKind::Api(e) => texts.extend(
-                [&mut e.more_info, &mut e.details]
-                    .into_iter()
-                    .flatten()
-                    .chain([&mut e.message]),
-            ),
-            ErrorKind::Http(e) => texts.extend(e.location.iter_mut().chain([&mut e.body])),
-            ErrorKind::Decode(DecodeError::Json { reason, body }) => texts.extend([reason, body]),
-            ErrorKind::Decode(
-                DecodeError::ContentType { raw }
-                | DecodeError::AccountMismatch { got: raw, .. }
-                | DecodeError::Amount(
-                    InvalidAmount::NotDecimal { raw } | InvalidAmount::OutOfRange { raw },
-                ),
+            Kind::Api {
+                message,
+                more_info,
+                details,
+                ..
+            } => texts.extend([more_info, details].into_iter().flatten().chain([message])),
+            Kind::Http { body, location, .. } => texts.extend(location.iter_mut().chain([body])),
+            Kind::Decode(Decode::Json { reason, body }) => texts.extend([reason, body]),
+            Kind::Decode(
+                Decode::ContentType { raw } | Decode::AccountMismatch { got: raw, .. },
             ) => texts.push(raw),
+            Kind::Decode(Decode::Amount(amount)) => texts.push(amount.raw_mut()),
             _ => {}
         }
         texts
     }
 
-    /// Which layer failed, with what the server said.
-    pub fn kind(&self) -> &ErrorKind {
-        &self.0.kind
-    }
-
-    /// The HTTP status, when a response arrived (the last attempt's).
+    /// The HTTP status, when a response arrived (the last attempt's); 200 for a body that is
+    /// not the documented balance.
     pub fn status(&self) -> Option<StatusCode> {
         self.0.status
     }
@@ -287,9 +234,29 @@ impl Error {
         self.0.request_id.as_deref()
     }
 
-    /// The wait the response's `Retry-After` header asked for.
-    pub fn retry_after(&self) -> Option<Duration> {
-        self.0.retry_after
+    /// Twilio's error code (e.g. 20404, 20003), when the response was Twilio's error body.
+    pub fn code(&self) -> Option<u32> {
+        match &self.0.kind {
+            Kind::Api { code, .. } => *code,
+            _ => None,
+        }
+    }
+
+    /// Twilio's error message, scrubbed of the client's secret (unescaped: escape it before
+    /// showing it on a terminal, as `Display` does).
+    pub fn message(&self) -> Option<&str> {
+        match &self.0.kind {
+            Kind::Api { message, .. } => Some(message),
+            _ => None,
+        }
+    }
+
+    /// The link to Twilio's page for the error code, as the response gave it.
+    pub fn more_info(&self) -> Option<&str> {
+        match &self.0.kind {
+            Kind::Api { more_info, .. } => more_info.as_deref(),
+            _ => None,
+        }
     }
 
     /// Requests made before this error was returned: 0 when nothing was sent.
@@ -297,20 +264,10 @@ impl Error {
         self.0.attempts
     }
 
-    /// Why retrying stopped, when it was tried.
-    pub fn stop_reason(&self) -> Option<StopReason> {
-        self.0.stop
-    }
-
-    /// Advice the client adds to a server's refusal when it knows the likely cause, e.g. that
-    /// main-account API keys cannot read subaccounts.
-    pub fn hint(&self) -> Option<&'static str> {
-        self.0.hint
-    }
-
-    /// Whether no complete response came in time (per request, connecting, or the deadline).
+    /// Whether no complete response came in time (per request, connecting, or the whole
+    /// fetch's deadline).
     pub fn is_timeout(&self) -> bool {
-        matches!(self.0.kind, ErrorKind::Timeout)
+        matches!(self.0.kind, Kind::Timeout)
     }
 
     /// Whether the connection could not be established (refused, DNS, TLS, proxy, a connect
@@ -322,13 +279,19 @@ impl Error {
         })
     }
 
+    /// Whether a 200 came that is not the documented balance: bad JSON, an amount not held
+    /// exactly, another account's SID, a content type other than JSON, a body over the cap.
+    pub fn is_decode(&self) -> bool {
+        matches!(self.0.kind, Kind::Decode(_))
+    }
+
     /// Whether the same request could plausibly succeed later: timeouts and broken connections
-    /// (not the retry deadline, not a reply that is not HTTP), and HTTP 408, 429, 500, 502, 503
-    /// and 504. The client's own retries use this rule.
+    /// (not the whole fetch's deadline, not a reply that is not HTTP), and HTTP 408, 429, 500,
+    /// 502, 503 and 504. The client's own retries use this rule.
     pub fn is_retryable(&self) -> bool {
         match self.0.kind {
-            ErrorKind::Timeout | ErrorKind::Transport => self.0.retryable,
-            ErrorKind::Api(_) | ErrorKind::Http(_) => (self.0.status)
+            Kind::Timeout | Kind::Transport => self.0.retryable,
+            Kind::Api { .. } | Kind::Http { .. } => (self.0.status)
                 .is_some_and(|s| matches!(s.as_u16(), 408 | 429 | 500 | 502 | 503 | 504)),
             _ => false,
         }
@@ -339,34 +302,43 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let status = self.0.status.unwrap_or_default();
         match &self.0.kind {
-            ErrorKind::Api(e) => {
-                let code = e.code.map(|c| format!("{c} ")).unwrap_or_default();
-                write!(f, "Twilio error {code}(HTTP {status}): {}", Shown::escaped_long(&e.message))?;
-                if let Some(details) = &e.details {
+            Kind::Api {
+                code,
+                message,
+                more_info,
+                details,
+            } => {
+                let code = code.map(|c| format!("{c} ")).unwrap_or_default();
+                write!(f, "Twilio error {code}(HTTP {status}): {}", Shown::escaped_long(message))?;
+                if let Some(details) = details {
                     write!(f, " ({})", Shown::escaped_long(details))?;
                 }
-                if let Some(link) = &e.more_info {
+                if let Some(link) = more_info {
                     write!(f, "; see {}", Shown::escaped_short(link))?;
                 }
             }
-            ErrorKind::Http(e) => match (&e.location, e.body.trim()) {
+            Kind::Http {
+                body,
+                incomplete,
+                location,
+            } => match (location, body.trim()) {
                 (Some(to), _) => {
                     write!(f, "HTTP {status}: redirect to {} not followed", Shown::escaped_short(to))?
                 }
-                (None, "") if e.incomplete => write!(f, "HTTP {status} (its body could not be read)")?,
+                (None, "") if *incomplete => write!(f, "HTTP {status} (its body could not be read)")?,
                 (None, "") => write!(f, "HTTP {status} with an empty body")?,
                 (None, body) => write!(f, "HTTP {status}: \"{}\"", Shown::escaped_short(body))?,
             },
-            ErrorKind::Timeout => f.write_str("timed out")?,
-            ErrorKind::Transport if self.is_connect() => f.write_str("could not connect")?,
-            ErrorKind::Transport => f.write_str("the request failed")?,
-            ErrorKind::Decode(e) => e.fmt(f)?,
+            Kind::Timeout => f.write_str("timed out")?,
+            Kind::Transport if self.is_connect() => f.write_str("could not connect")?,
+            Kind::Transport => f.write_str("the request failed")?,
+            Kind::Decode(e) => e.fmt(f)?,
             #[cfg(feature = "blocking")]
-            ErrorKind::InsideAsyncRuntime => f.write_str(
+            Kind::InsideAsyncRuntime => f.write_str(
                 "the blocking client cannot be used inside an async runtime; use balance_api::Client",
             )?,
         }
-        match self.0.hint {
+        match &self.0.hint {
             Some(hint) => write!(f, " ({hint})"),
             None => Ok(()),
         }
@@ -379,37 +351,27 @@ impl StdError for Error {
     }
 }
 
-/// Why a client could not be built; nothing was sent.
+/// Why a client, or its credentials, could not be built; nothing was sent. Names the
+/// environment variable when one was read, and never repeats a value (a mistyped setting can
+/// hold a secret).
+///
+/// ```
+/// let account = "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".parse()?;
+/// let err = balance_api::Credentials::auth_token(account, "\u{feff}0123abcd").unwrap_err();
+/// assert_eq!(err.to_string(), "the Auth Token contains whitespace, control or non-ASCII characters");
+/// # Ok::<(), balance_api::InvalidSid>(())
+/// ```
 #[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum BuildError {
-    /// A string that is not an Account SID.
-    #[error(transparent)]
-    InvalidSid(#[from] InvalidSid),
-    /// Credentials given in code that cannot be right.
-    #[error(transparent)]
-    Credentials(#[from] InvalidCredentials),
-    /// A setting is missing or malformed, in code or in the environment.
-    #[error(transparent)]
-    Config(#[from] ConfigError),
-}
-
-/// A missing or malformed setting. Names the environment variable when one was read, and never
-/// repeats a value.
-#[derive(Debug, thiserror::Error)]
-#[error("{}: {problem}", variable.unwrap_or("configuration"))]
-#[non_exhaustive]
-pub struct ConfigError {
-    /// The environment variable at fault, if the setting came from the environment.
-    pub variable: Option<&'static str>,
-    /// What is wrong with it.
-    pub problem: String,
+#[error("{}{problem}", variable.map(|v| format!("{v}: ")).unwrap_or_default())]
+pub struct BuildError {
+    variable: Option<&'static str>,
+    problem: Cow<'static, str>,
     #[source]
     source: Option<BoxError>,
 }
 
-impl ConfigError {
-    pub(crate) fn new(problem: impl Into<String>) -> Self {
+impl BuildError {
+    pub(crate) fn new(problem: impl Into<Cow<'static, str>>) -> Self {
         let (variable, problem, source) = (None, problem.into(), None);
         Self {
             variable,
@@ -418,7 +380,7 @@ impl ConfigError {
         }
     }
 
-    pub(crate) fn var(variable: &'static str, problem: impl Into<String>) -> Self {
+    pub(crate) fn var(variable: &'static str, problem: impl Into<Cow<'static, str>>) -> Self {
         Self {
             variable: Some(variable),
             ..Self::new(problem)
@@ -428,5 +390,11 @@ impl ConfigError {
     pub(crate) fn because(mut self, source: impl Into<BoxError>) -> Self {
         self.source = Some(source.into());
         self
+    }
+}
+
+impl From<InvalidSid> for BuildError {
+    fn from(e: InvalidSid) -> Self {
+        Self::new(e.to_string())
     }
 }

@@ -3,8 +3,9 @@
 //!
 //! The request, the response type and the Account SID rule are generated from Twilio's OpenAPI
 //! description (crate `balance-api-gen`); this crate adds what a spec cannot say: credentials,
-//! regions and edges, timeouts, retries that honour `Retry-After`, batch fetching, typed
-//! errors, exact decimals, and keeping secrets and terminal escapes out of what it shows.
+//! regions and edges, timeouts, retries that honour `Retry-After`, errors with reqwest's
+//! predicates and Twilio's fields, exact decimals, and keeping secrets and terminal escapes out
+//! of what it shows. The generated client is an implementation detail, not part of this API.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -38,11 +39,12 @@ mod untrusted;
 
 pub use balance::{Balance, InvalidAmount};
 pub use client::Client;
-pub use config::{ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, ENV_VARS};
-pub use credentials::{Credentials, CredentialsRule, InvalidCredentials};
-pub use error::{ApiError, BuildError, ConfigError, DecodeError, Error, ErrorKind, HttpError};
-pub use retry::{RetryPolicy, StopReason};
+pub use config::{ClientBuilder, ENV_VARS};
+pub use credentials::Credentials;
+pub use error::{BuildError, Error};
+pub use retry::RetryPolicy;
 pub use sid::{AccountSid, InvalidSid};
 
 /// The exact decimal type of [`Balance::amount`], re-exported so callers need not pin it.
+#[doc(no_inline)]
 pub use rust_decimal::Decimal;

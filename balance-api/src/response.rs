@@ -1,6 +1,6 @@
 //! Turning what the generated client returns into a [`Balance`] or an [`Error`].
 
-use crate::error::{ApiError, DecodeError, ErrorKind, HttpError};
+use crate::error::{Decode, Kind};
 use crate::{AccountSid, Balance, Error};
 use balance_api_gen::fetch_balance;
 use progenitor_client::ResponseValue;
@@ -19,7 +19,7 @@ pub(crate) fn balance(
         let essence = raw.split(';').next().unwrap_or_default().trim();
         if !essence.eq_ignore_ascii_case("application/json") && !essence.ends_with("+json") {
             let raw = raw.into_owned();
-            return Err(Error::decode(DecodeError::ContentType { raw }));
+            return Err(Error::decode(Decode::ContentType { raw }));
         }
     }
     Balance::from_generated(value.into_inner(), Some(requested), None).map_err(Error::decode)
@@ -30,9 +30,9 @@ pub(crate) async fn error(err: progenitor_client::Error<()>, max_body: usize) ->
     use progenitor_client::Error as G;
     match err {
         G::ResponseBodyError(e) if balance_api_gen::is_body_too_large(&e) => {
-            Error::decode(DecodeError::TooLarge { limit: max_body })
+            Error::decode(Decode::TooLarge { limit: max_body })
         }
-        G::InvalidResponsePayload(body, e) => Error::decode(DecodeError::Json {
+        G::InvalidResponsePayload(body, e) => Error::decode(Decode::Json {
             reason: e.to_string(),
             body: String::from_utf8_lossy(&body).into_owned(),
         }),
@@ -57,8 +57,8 @@ async fn from_status(response: reqwest::Response) -> Error {
         // Over the cap, or broken part-way: the status still says what happened.
         Err(_) => {
             let mut err = error_from_parts(status, &headers, b"");
-            if let ErrorKind::Http(http) = err.kind_mut() {
-                http.incomplete = true;
+            if let Kind::Http { incomplete, .. } = err.kind_mut() {
+                *incomplete = true;
             }
             err
         }
@@ -79,22 +79,20 @@ pub(crate) fn error_from_parts(status: StatusCode, headers: &HeaderMap, body: &[
         .is_redirection()
         .then(|| text(LOCATION).unwrap_or("?").to_owned());
     let kind = match serde_json::from_slice::<TwilioError>(body) {
-        Ok(e) if location.is_none() && (e.code.is_some() || e.message.is_some()) => {
-            ErrorKind::Api(ApiError {
-                code: e.code,
-                message: e.message.unwrap_or_default(),
-                more_info: e.more_info,
-                details: e.details.or(e.detail).map(|d| match d {
-                    serde_json::Value::String(s) => s,
-                    other => other.to_string(),
-                }),
-            })
-        }
-        _ => ErrorKind::Http(HttpError {
+        Ok(e) if location.is_none() && (e.code.is_some() || e.message.is_some()) => Kind::Api {
+            code: e.code,
+            message: e.message.unwrap_or_default(),
+            more_info: e.more_info,
+            details: e.details.or(e.detail).map(|d| match d {
+                serde_json::Value::String(s) => s,
+                other => other.to_string(),
+            }),
+        },
+        _ => Kind::Http {
             body: String::from_utf8_lossy(body).into_owned(),
             incomplete: false,
             location,
-        }),
+        },
     };
     Error::status_error(kind, status, retry_after)
 }
@@ -129,14 +127,9 @@ mod tests {
         fn twilio_error_bodies_decode(code in any::<u32>(), message in "\\PC{0,50}", link in "\\PC{0,30}") {
             let body = serde_json::json!({"code": code, "message": message, "more_info": link, "status": 404});
             let err = error_from_parts(StatusCode::NOT_FOUND, &HeaderMap::new(), body.to_string().as_bytes());
-            match err.kind() {
-                ErrorKind::Api(api) => {
-                    prop_assert_eq!(api.code, Some(code));
-                    prop_assert_eq!(&api.message, &message);
-                    prop_assert_eq!(api.more_info.clone(), Some(link));
-                }
-                other => prop_assert!(false, "expected an API error, got {other:?}"),
-            }
+            prop_assert_eq!(err.code(), Some(code));
+            prop_assert_eq!(err.message(), Some(message.as_str()));
+            prop_assert_eq!(err.more_info(), Some(link.as_str()));
         }
     }
 }

@@ -1,7 +1,9 @@
 //! [`RetryPolicy`]: when a failed fetch is tried again, and how long the client waits.
 
 use crate::Error;
-use std::sync::Mutex;
+use backon::{ExponentialBuilder, Retryable};
+use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 use tokio::time::Instant;
 
@@ -11,8 +13,11 @@ use tokio::time::Instant;
 /// HTTP 408, 429, 500, 502, 503, 504; never a 401 or 404, a reply that is not HTTP, a body that
 /// does not decode, or bad input. Waits grow exponentially with full jitter (a random wait
 /// between zero and the step), and a server's `Retry-After` (seconds or an HTTP date) is a
-/// floor on the wait. After retries the error returned is the last attempt's; its
-/// [`attempts`](Error::attempts) and [`stop_reason`](Error::stop_reason) tell the rest.
+/// floor on the wait, honoured up to [`max_retry_after`](Self::max_retry_after). A 429 that a
+/// fetch waits out pauses every request of the client (one set of credentials, one rate
+/// limit). The [`deadline`](Self::deadline) is one timeout around the whole fetch. After
+/// retries the error returned is the last attempt's, and [`Error::attempts`] counts them.
+/// The loop itself is [backon](https://docs.rs/backon)'s.
 ///
 /// ```
 /// use balance_api::RetryPolicy;
@@ -22,8 +27,7 @@ use tokio::time::Instant;
 ///     .max_attempts(6)
 ///     .max_retry_after(Duration::from_secs(120))
 ///     .deadline(Some(Duration::from_secs(300)));
-/// assert_eq!(patient.attempts(), 6);
-/// assert_eq!(RetryPolicy::none().attempts(), 1);
+/// # let _ = (patient, RetryPolicy::none());
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[must_use]
@@ -74,7 +78,7 @@ impl RetryPolicy {
     }
 
     /// The longest `Retry-After` the client will wait; a server asking for more gets its error
-    /// returned at once ([`StopReason::RetryAfterTooLong`]) instead of a long silent sleep.
+    /// returned at once, saying so, instead of a long silent sleep.
     pub fn max_retry_after(mut self, wait: Duration) -> Self {
         self.max_retry_after = wait;
         self
@@ -86,210 +90,153 @@ impl RetryPolicy {
         self.deadline = deadline;
         self
     }
-
-    /// The configured number of attempts.
-    pub fn attempts(&self) -> u32 {
-        self.max_attempts
-    }
-
-    /// The backoff step before attempt `number + 1`: `base · 2^(number-1)`, capped.
-    fn step(&self, number: u32) -> Duration {
-        let factor = 2u32.saturating_pow(number.saturating_sub(1));
-        self.base_delay.saturating_mul(factor).min(self.max_delay)
-    }
 }
 
-/// Why retrying stopped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum StopReason {
-    /// The error is not worth retrying (or succeeded no better on a later attempt).
-    NotRetryable,
-    /// Every allowed attempt failed.
-    MaxAttempts,
-    /// The overall deadline passed, or would pass before the next attempt could be made.
-    Deadline(Duration),
-    /// The server asked to wait longer than [`RetryPolicy::max_retry_after`].
-    RetryAfterTooLong {
-        /// What the server asked for.
-        asked: Duration,
-        /// The configured maximum.
-        cap: Duration,
-    },
-}
-
-impl std::fmt::Display for StopReason {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::NotRetryable => f.write_str("not retryable"),
-            Self::MaxAttempts => f.write_str("no attempts left"),
-            Self::Deadline(d) => write!(f, "the {d:?} deadline"),
-            Self::RetryAfterTooLong { asked, cap } => {
-                write!(
-                    f,
-                    "the server asked to wait {asked:?}, over the {cap:?} cap"
-                )
-            }
-        }
+impl RetryPolicy {
+    /// The backoff steps, before jitter: `base · 2^n`, capped, one per retry.
+    fn backoff(&self) -> ExponentialBuilder {
+        ExponentialBuilder::new()
+            .with_min_delay(self.base_delay)
+            .with_max_delay(self.max_delay)
+            .with_max_times(self.max_attempts.saturating_sub(1) as usize)
     }
 }
 
-/// A pause every fetch of one client honours: when one request hears 429, all of them wait,
-/// so a batch slows down as a whole instead of each task hammering the server.
+/// A pause every fetch of one client honours: when one request hears 429, all of them wait
+/// until this "not before" instant, so a batch slows down as a whole instead of each task
+/// hammering the server.
 #[derive(Debug, Default)]
 pub(crate) struct Pause(Mutex<Option<Instant>>);
 
 impl Pause {
-    fn until(&self) -> std::sync::MutexGuard<'_, Option<Instant>> {
-        self.0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    /// Moves the pause out to `until`, never in.
+    fn extend(&self, until: Instant) {
+        let mut current = lock(&self.0);
+        *current = Some(current.map_or(until, |now| now.max(until)));
+    }
+
+    /// Sleeps until no pause is in force, re-reading it since other requests may extend it.
+    pub(crate) async fn wait_out(&self) {
+        loop {
+            // Copied out: the lock must not be held across the sleep.
+            let until = *lock(&self.0);
+            match until {
+                Some(until) if until > Instant::now() => {
+                    tracing::debug!("waiting out a 429 pause");
+                    tokio::time::sleep_until(until).await;
+                }
+                _ => return,
+            }
+        }
     }
 }
 
-#[derive(Clone, Copy)]
-struct Deadline {
-    at: Instant,
-    limit: Duration,
+/// A lock that a panic elsewhere does not poison: what it guards is a plain value.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// Runs `attempt` until it succeeds or the policy says stop, and returns the last attempt's
-/// error with the count and the reason recorded in it.
-///
-/// `per_attempt` bounds each attempt, body included; the deadline bounds it instead when it
-/// is nearer. One timer per attempt: reqwest's own per-request timeout would arm two.
+/// What backon sees of a failed attempt; the error itself waits in [`run`]'s slot, so that the
+/// deadline, which cancels the retries, still has the last one to return.
+struct Failed;
+
+/// Runs `attempt` under `policy` on backon: exponential steps, each drawn with full jitter and
+/// floored by `Retry-After`; a 429 that will be waited out extends `pause` for the client; the
+/// deadline is one timeout around it all. Returns the last attempt's error, with the count.
 pub(crate) async fn run<T, F, Fut>(
     policy: &RetryPolicy,
     pause: &Pause,
-    per_attempt: Duration,
-    mut attempt: F,
+    attempt: F,
 ) -> Result<T, Error>
 where
-    F: FnMut(u32) -> Fut,
+    F: Fn() -> Fut,
     Fut: std::future::Future<Output = Result<T, Error>>,
 {
-    // A deadline too far to represent is no deadline.
-    let deadline = policy.deadline.and_then(|limit| {
-        let at = Instant::now().checked_add(limit)?;
-        Some(Deadline { at, limit })
-    });
-    let mut previous: Option<Error> = None;
-    for number in 1.. {
-        if let (false, Some(d)) = (wait_out_pause(pause, deadline).await, deadline) {
-            let last = previous.unwrap_or_else(|| Error::deadline(d.limit));
-            return Err(last.with_retries(number - 1, StopReason::Deadline(d.limit)));
-        }
-        let mut cut_short = false;
-        let attempt_end = instant_after(per_attempt);
-        let outcome = match (attempt_end, deadline) {
-            (_, Some(d)) if attempt_end.is_none_or(|end| end >= d.at) => {
-                tokio::time::timeout_at(d.at, attempt(number))
-                    .await
-                    .unwrap_or_else(|_| {
-                        cut_short = true;
-                        Err(Error::deadline(d.limit))
-                    })
-            }
-            (Some(end), _) => (tokio::time::timeout_at(end, attempt(number)).await)
-                .unwrap_or_else(|_| Err(Error::attempt_timed_out(per_attempt))),
-            (None, _) => attempt(number).await,
-        };
-        let err = match outcome {
+    let made = AtomicU32::new(0);
+    let last: Mutex<Option<Error>> = Mutex::new(None);
+    let deadline = policy
+        .deadline
+        .and_then(|limit| Some((limit, instant_after(limit)?)));
+    let one = || async {
+        pause.wait_out().await;
+        let number = made.fetch_add(1, Relaxed) + 1;
+        tracing::Span::current().record("attempts", number);
+        match attempt().await {
             Ok(value) => {
                 tracing::debug!(attempt = number, "attempt succeeded");
-                return Ok(value);
+                Ok(value)
             }
-            Err(err) => err,
-        };
-        tracing::info!(attempt = number, error = %err, "attempt failed");
-        let next = next_wait(policy, &err, number, deadline);
-        if let (true, Ok(wait)) = (err.status().is_some_and(|s| s == 429), &next) {
-            // The whole client backs off with the task that heard the 429, at least one full
-            // step even when its jitter drew less. A pause this task will not wait out itself
-            // (it stops here: a Retry-After over the cap, no attempts or time left) is not
-            // imposed on the others.
-            if let Some(until) = instant_after((*wait).max(policy.step(number))) {
-                let mut until_then = pause.until();
-                *until_then = Some(until_then.map_or(until, |current| current.max(until)));
+            Err(err) => {
+                tracing::info!(attempt = number, error = %err, "attempt failed");
+                *lock(&last) = Some(err);
+                Err(Failed)
             }
         }
-        match next {
-            Ok(wait) => {
-                tracing::info!(
-                    attempt = number,
-                    wait_ms = wait.as_millis() as u64,
-                    "retrying"
-                );
-                tokio::time::sleep(wait).await;
-                previous = Some(err);
-            }
-            Err(reason) => {
-                // A deadline that cut an attempt short says less than the failure before it.
-                let last = match (cut_short, previous) {
-                    (true, Some(before)) => before,
-                    _ => err,
-                };
-                return Err(last.with_retries(number, reason));
-            }
-        }
+    };
+    let retried = one
+        .retry(policy.backoff())
+        .when(|_| lock(&last).as_ref().is_some_and(Error::is_retryable))
+        .adjust(|_, step| {
+            let mut last = lock(&last);
+            next_wait(
+                policy,
+                last.as_mut()?,
+                step?,
+                deadline.map(|(_, at)| at),
+                pause,
+            )
+        })
+        .notify(|_, wait| tracing::info!(wait_ms = wait.as_millis() as u64, "retrying"));
+    let finished = match deadline {
+        Some((limit, _)) => tokio::time::timeout(limit, retried).await.ok(),
+        None => Some(retried.await),
+    };
+    let mut err = match (finished, lock(&last).take(), deadline) {
+        (Some(Ok(value)), _, _) => return Ok(value),
+        (_, Some(err), _) => err,
+        (_, None, Some((limit, _))) => Error::deadline(limit),
+        (_, None, None) => Error::unsent("no attempt was made".into()),
+    };
+    err.set_attempts(made.load(Relaxed));
+    Err(err)
+}
+
+/// The wait before the next attempt, or `None` to stop: a backoff `step` drawn with full jitter
+/// and floored by `Retry-After`; none when the server asks for more than the cap (said in the
+/// error), or when the wait would pass the deadline (it would only end in a timeout).
+fn next_wait(
+    policy: &RetryPolicy,
+    err: &mut Error,
+    step: Duration,
+    deadline: Option<Instant>,
+    pause: &Pause,
+) -> Option<Duration> {
+    let asked = err.retry_after();
+    if let Some(asked) = asked.filter(|a| *a > policy.max_retry_after) {
+        let cap = policy.max_retry_after;
+        err.set_hint(format!(
+            "Twilio asked to wait {asked:?}, over the {cap:?} cap"
+        ));
+        return None;
     }
-    unreachable!("the attempt loop only ends by returning")
+    let wait = full_jitter(step).max(asked.unwrap_or_default());
+    let resume = instant_after(wait)?;
+    if deadline.is_some_and(|at| resume >= at) {
+        return None;
+    }
+    if err.status().is_some_and(|s| s == 429) {
+        // The whole client backs off with the task that heard it, at least one full step even
+        // when the jitter drew less. A 429 this task will not wait out pauses no one.
+        pause.extend(instant_after(wait.max(step)).unwrap_or(resume));
+    }
+    Some(wait)
 }
 
 /// `now + d`, or `None` when that is beyond what an `Instant` can hold.
 fn instant_after(d: Duration) -> Option<Instant> {
     Instant::now().checked_add(d)
-}
-
-/// Sleeps until no 429 pause is in force, re-reading it since other requests may extend it.
-/// Returns false when the deadline comes first: no attempt could succeed in time.
-async fn wait_out_pause(pause: &Pause, deadline: Option<Deadline>) -> bool {
-    loop {
-        let now = Instant::now();
-        if deadline.is_some_and(|d| now >= d.at) {
-            return false;
-        }
-        // Copied out: the lock must not be held across the sleep.
-        let until = *pause.until();
-        match until {
-            Some(until) if until > now => {
-                tracing::debug!("waiting out a 429 pause");
-                tokio::time::sleep_until(deadline.map_or(until, |d| until.min(d.at))).await;
-            }
-            _ => return true,
-        }
-    }
-}
-
-/// How long to wait before the next attempt, or why there is none.
-fn next_wait(
-    policy: &RetryPolicy,
-    err: &Error,
-    number: u32,
-    deadline: Option<Deadline>,
-) -> Result<Duration, StopReason> {
-    if let Some(d) = deadline.filter(|d| Instant::now() >= d.at) {
-        return Err(StopReason::Deadline(d.limit));
-    }
-    if !err.is_retryable() {
-        return Err(StopReason::NotRetryable);
-    }
-    if number >= policy.max_attempts {
-        return Err(StopReason::MaxAttempts);
-    }
-    let asked = err.retry_after();
-    if let Some(asked) = asked.filter(|a| *a > policy.max_retry_after) {
-        let cap = policy.max_retry_after;
-        return Err(StopReason::RetryAfterTooLong { asked, cap });
-    }
-    let wait = full_jitter(policy.step(number)).max(asked.unwrap_or_default());
-    match deadline {
-        // Sleeping into the deadline would only end in a timeout; say so now.
-        Some(d) if instant_after(wait).is_none_or(|resume| resume >= d.at) => {
-            Err(StopReason::Deadline(d.limit))
-        }
-        _ => Ok(wait),
-    }
 }
 
 fn full_jitter(step: Duration) -> Duration {
@@ -326,17 +273,17 @@ mod tests {
     }
 
     #[test]
-    fn steps_double_up_to_the_cap() {
+    fn steps_double_up_to_the_cap_one_per_retry() {
+        use backon::BackoffBuilder;
         let policy = RetryPolicy::default()
             .base_delay(Duration::from_millis(100))
-            .max_delay(Duration::from_millis(500));
-        let steps: Vec<u128> = (1..=5).map(|n| policy.step(n).as_millis()).collect();
+            .max_delay(Duration::from_millis(500))
+            .max_attempts(6);
+        let steps: Vec<u128> = policy.backoff().build().map(|d| d.as_millis()).collect();
         assert_eq!(steps, [100, 200, 400, 500, 500]);
-        assert_eq!(
-            policy.step(u32::MAX),
-            Duration::from_millis(500),
-            "no overflow"
-        );
+        let many = policy.max_attempts(100).backoff().build();
+        assert_eq!(many.last(), Some(Duration::from_millis(500)), "no overflow");
+        assert_eq!(RetryPolicy::none().backoff().build().count(), 0);
     }
 
     #[test]

@@ -32,8 +32,8 @@ impl AccountSid {
         &self.0
     }
 
-    /// The generated parameter type, for calling `balance_api_gen` directly.
-    pub fn as_generated(&self) -> &fetch_balance::AccountSid {
+    /// The generated parameter type.
+    pub(crate) fn as_generated(&self) -> &fetch_balance::AccountSid {
         &self.0
     }
 }

@@ -4,7 +4,7 @@
 
 use crate::accounts::Target;
 use crate::json::Failure;
-use balance_api::{Balance, Error, ErrorKind};
+use balance_api::{Balance, Error};
 use futures_util::StreamExt;
 use std::fmt;
 use std::sync::Arc;
@@ -70,10 +70,7 @@ impl Problem {
             };
         };
         Failure {
-            code: match e.kind() {
-                ErrorKind::Api(api) => api.code,
-                _ => None,
-            },
+            code: e.code(),
             status: e.status().map(|s| s.as_u16()),
             message,
             request_id: e.request_id().map(str::to_owned),

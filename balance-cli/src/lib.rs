@@ -40,19 +40,13 @@ pub fn one_line(e: &(dyn std::error::Error + 'static)) -> String {
     }
 }
 
-/// A failed fetch in one line: the error, its causes, and what retrying did when it did more
-/// than one plain attempt.
+/// A failed fetch in one line: the error, its causes, and how many attempts it took when
+/// there was more than one.
 pub fn describe(e: &balance_api::Error) -> String {
-    use balance_api::StopReason::{Deadline, RetryAfterTooLong};
     let line = one_line(e);
-    match e.stop_reason() {
-        Some(stop) if e.attempts() == 0 => format!("{line}; no request sent: {stop}"),
-        Some(stop @ (Deadline(_) | RetryAfterTooLong { .. })) => {
-            format!("{line}; gave up after {} attempt(s): {stop}", e.attempts())
-        }
-        Some(stop) if e.attempts() > 1 => {
-            format!("{line}; gave up after {} attempts: {stop}", e.attempts())
-        }
-        _ => line,
+    match e.attempts() {
+        0 => format!("{line}; no request sent"),
+        1 => line,
+        n => format!("{line}; gave up after {n} attempts"),
     }
 }
