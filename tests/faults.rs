@@ -616,3 +616,56 @@ async fn a_429_the_fetch_will_not_wait_out_does_not_pause_the_others() {
         .expect("no pause left behind");
     assert!(started.elapsed() < Duration::from_millis(500));
 }
+
+/// A fetch waiting out a 429 holds no in-flight slot: the throttled credentials' fetches fill
+/// every slot first, and the other credentials' (sharing the transport and its limit) still
+/// go at once.
+#[tokio::test]
+async fn a_fetch_waiting_out_a_429_holds_no_in_flight_slot() {
+    let throttled_auth = basic(EXAMPLE_SID, TOKEN).to_ascii_lowercase();
+    let server = RawServer::start(move |head| {
+        let sid = sid_in(head).unwrap_or_default().to_owned();
+        if head.to_ascii_lowercase().contains(&throttled_auth) {
+            response(429, &[("retry-after", "3")], r#"{"code":20429,"message":"Too Many Requests","more_info":"https://www.twilio.com/docs/errors/20429","status":429}"#)
+        } else {
+            ok_response(&format!(r#"{{"account_sid":"{sid}","balance":"1.25","currency":"USD"}}"#))
+        }
+    })
+    .await;
+    let throttled = Client::builder()
+        .credentials(token_credentials())
+        .base_url(server.base_url())
+        .max_in_flight(8)
+        .retry(quick().max_attempts(2))
+        .build()
+        .expect("client");
+    let other_sid = "ACbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb".parse().expect("sid");
+    let others = Client::builder()
+        .credentials(balance_api::Credentials::auth_token(other_sid, "other-token").expect("creds"))
+        .base_url(server.base_url())
+        .transport_of(&throttled)
+        .build()
+        .expect("client");
+    let sid = |i: u32| -> balance_api::AccountSid { format!("AC{i:032x}").parse().expect("sid") };
+    let waiting: Vec<_> = (0..8)
+        .map(|i| {
+            let client = throttled.clone();
+            tokio::spawn(async move { client.fetch_balance_of(&sid(i)).await })
+        })
+        .collect();
+    tokio::time::sleep(100 * MS).await; // every throttled fetch has heard its 429
+    let started = Instant::now();
+    let results = fetch_all(&others, (100..140).map(sid).collect(), 40).await;
+    let took = started.elapsed();
+    assert!(results.iter().all(|(_, r)| r.is_ok()), "{results:?}");
+    assert!(took < Duration::from_secs(1), "the others took {took:?}");
+    assert!(
+        server.max_in_flight() <= 8,
+        "saw {}",
+        server.max_in_flight()
+    );
+    for task in waiting {
+        let err = task.await.expect("task").expect_err("throttled");
+        assert_eq!((err.code(), err.attempts()), (Some(20429), 2), "{err}");
+    }
+}

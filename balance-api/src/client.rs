@@ -1,7 +1,7 @@
 //! [`Client`]: the async client over the generated one.
 
 use crate::BuildError;
-use crate::config::Settings;
+use crate::config::{Settings, Transport};
 use crate::redact::Scrubber;
 use crate::retry::{self, Pause};
 use crate::{AccountSid, Balance, ClientBuilder, Error};
@@ -9,6 +9,7 @@ use reqwest::Url;
 use reqwest::header::HeaderValue;
 use std::sync::Arc;
 use std::time::Instant;
+use tokio::sync::Semaphore;
 use tracing::Instrument;
 
 /// A Twilio balance client. Cheap to clone: clones share one connection pool and one 429 pause.
@@ -46,6 +47,8 @@ struct Inner {
     base_url: Url,
     scrubber: Scrubber,
     pause: Pause,
+    /// The in-flight limit, shared with the clients of the same transport.
+    slots: Option<Arc<Semaphore>>,
     settings: Settings,
     api_key: bool,
 }
@@ -82,9 +85,12 @@ impl Client {
         }
         let user_agent = HeaderValue::try_from(user_agent)
             .map_err(|_| BuildError::new("the User-Agent suffix is not a valid header value"))?;
-        let http = match &settings.transport {
-            Some((shared, _)) => shared.clone(),
-            None => transport(&settings, user_agent)?,
+        let (http, slots) = match &settings.transport {
+            Some(shared) => (shared.http.clone(), shared.slots.clone()),
+            None => (
+                transport(&settings, user_agent)?,
+                (settings.max_in_flight).map(|n| Arc::new(Semaphore::new(n))),
+            ),
         };
         // Per request, so that clients sharing one transport each send their own; the timeout
         // is reqwest's own per-request one.
@@ -101,6 +107,7 @@ impl Client {
             base_url,
             scrubber: Scrubber::new(&credentials),
             pause: Pause::default(),
+            slots,
             api_key: credentials.is_api_key(),
             settings,
         };
@@ -109,14 +116,14 @@ impl Client {
         })
     }
 
-    /// The connection pool and TLS setup, and whether it bypasses proxies, for another client
-    /// to share.
-    pub(crate) fn transport(&self) -> (reqwest::Client, bool) {
+    /// What another client built with `transport_of` shares.
+    pub(crate) fn transport(&self) -> Transport {
         use progenitor_client::ClientInfo;
-        (
-            self.inner.api.client().clone(),
-            self.inner.settings.bypasses_proxies(),
-        )
+        Transport {
+            http: self.inner.api.client().clone(),
+            bypasses_proxies: self.inner.settings.bypasses_proxies(),
+            slots: self.inner.slots.clone(),
+        }
     }
 
     /// The URL requests go to (after region and edge).
@@ -152,9 +159,12 @@ impl Client {
             elapsed_ms = tracing::field::Empty,
         );
         let started = Instant::now();
-        let run = retry::run(&self.inner.settings.retry, &self.inner.pause, || {
-            self.fetch_once(account)
-        });
+        let inner = &self.inner;
+        let gate = retry::Gate {
+            pause: &inner.pause,
+            slots: inner.slots.as_deref(),
+        };
+        let run = retry::run(&inner.settings.retry, gate, || self.fetch_once(account));
         // Entering a span nobody listens to still costs each poll (with tracing's `log` feature,
         // a check of the logger on every enter and exit).
         let mut result = match span.is_disabled() {

@@ -2,7 +2,9 @@
 
 use crate::{AccountSid, BuildError, Client, Credentials, RetryPolicy};
 use reqwest::Url;
+use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::Semaphore;
 
 /// Default time to establish a connection (TCP and TLS).
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -47,6 +49,15 @@ pub struct ClientBuilder {
     pub(crate) settings: Settings,
 }
 
+/// What clients built with [`ClientBuilder::transport_of`] share.
+#[derive(Clone)]
+pub(crate) struct Transport {
+    pub(crate) http: reqwest::Client,
+    pub(crate) bypasses_proxies: bool,
+    /// The in-flight limit, taken per attempt.
+    pub(crate) slots: Option<Arc<Semaphore>>,
+}
+
 /// What a builder collects; the clients keep it for `Debug`.
 #[derive(Clone)]
 pub(crate) struct Settings {
@@ -61,8 +72,9 @@ pub(crate) struct Settings {
     pub(crate) user_agent_suffix: Option<String>,
     pub(crate) retry: RetryPolicy,
     pub(crate) max_body: usize,
-    /// A shared transport, and whether it bypasses proxies.
-    pub(crate) transport: Option<(reqwest::Client, bool)>,
+    pub(crate) max_in_flight: Option<usize>,
+    /// Another client's transport, shared.
+    pub(crate) transport: Option<Transport>,
 }
 
 impl Default for Settings {
@@ -79,6 +91,7 @@ impl Default for Settings {
             user_agent_suffix: None,
             retry: RetryPolicy::default(),
             max_body: balance_api_gen::RequestSettings::default().max_body,
+            max_in_flight: None,
             transport: None,
         }
     }
@@ -216,8 +229,17 @@ impl ClientBuilder {
         self
     }
 
+    /// At most `requests` of this client in flight at once (and of every client that shares
+    /// its transport). A slot is held only while a request is on its way: a fetch waiting out
+    /// a backoff or a 429 pause holds none, so a throttled account never holds up the others.
+    /// Unlimited by default.
+    pub fn max_in_flight(mut self, requests: usize) -> Self {
+        self.settings.max_in_flight = Some(requests.max(1));
+        self
+    }
+
     /// Shares `client`'s transport (its connection pool, TLS setup, proxy settings, connect
-    /// timeout and User-Agent) instead of building one, which costs about 100 KB and the
+    /// timeout, User-Agent and [in-flight limit](Self::max_in_flight)) instead of building one, which costs about 100 KB and the
     /// loading of the platform's roots. Credentials, host, timeout, retries and body cap stay
     /// this builder's: for many accounts with credentials of their own in one process.
     ///
@@ -248,7 +270,7 @@ impl Settings {
     pub(crate) fn bypasses_proxies(&self) -> bool {
         self.transport
             .as_ref()
-            .map_or(self.no_proxy, |(_, bypass)| *bypass)
+            .map_or(self.no_proxy, |shared| shared.bypasses_proxies)
     }
 
     /// The URL requests go to: the override as given, or the spec's server with region and edge.
@@ -335,6 +357,7 @@ impl std::fmt::Debug for Settings {
             .field("user_agent_suffix", &self.user_agent_suffix)
             .field("retry", &self.retry)
             .field("max_body", &self.max_body)
+            .field("max_in_flight", &self.max_in_flight)
             .field("shared_transport", &self.transport.is_some())
             .finish()
     }

@@ -5,6 +5,7 @@ use backon::{ExponentialBuilder, Retryable};
 use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
+use tokio::sync::{Semaphore, SemaphorePermit};
 use tokio::time::Instant;
 
 /// Retries for the Balance GET, which is safe to repeat. On by default.
@@ -115,8 +116,12 @@ impl Pause {
         *current = Some(current.map_or(until, |now| now.max(until)));
     }
 
+    fn in_force(&self) -> bool {
+        lock(&self.0).is_some_and(|until| until > Instant::now())
+    }
+
     /// Sleeps until no pause is in force, re-reading it since other requests may extend it.
-    pub(crate) async fn wait_out(&self) {
+    async fn wait_out(&self) {
         loop {
             // Copied out: the lock must not be held across the sleep.
             let until = *lock(&self.0);
@@ -126,6 +131,31 @@ impl Pause {
                     tokio::time::sleep_until(until).await;
                 }
                 _ => return,
+            }
+        }
+    }
+}
+
+/// What an attempt waits for before it goes out: no 429 pause in force, and a free slot.
+#[derive(Clone, Copy)]
+pub(crate) struct Gate<'a> {
+    pub(crate) pause: &'a Pause,
+    pub(crate) slots: Option<&'a Semaphore>,
+}
+
+impl<'a> Gate<'a> {
+    /// Waits until the attempt may go, and returns the slot it holds while it runs: taken
+    /// after the pause, and given back should a pause begin while it waited for one.
+    async fn pass(self) -> Option<SemaphorePermit<'a>> {
+        loop {
+            self.pause.wait_out().await;
+            // The semaphore is never closed, so a permit always comes.
+            let slot = match self.slots {
+                Some(slots) => slots.acquire().await.ok(),
+                None => None,
+            };
+            if !self.pause.in_force() {
+                return slot;
             }
         }
     }
@@ -142,12 +172,13 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 /// deadline, which cancels the retries, still has the last one to return.
 struct Failed;
 
-/// Runs `attempt` under `policy` on backon: exponential steps, each drawn with full jitter and
-/// floored by `Retry-After`; a 429 that will be waited out extends `pause` for the client; the
+/// Runs `attempt` under `policy` on backon, each attempt once `gate` lets it: exponential steps,
+/// each drawn with full jitter and floored by `Retry-After`; a 429 that will be waited out
+/// extends the gate's pause for the client; the
 /// deadline is one timeout around it all. Returns the last attempt's error, with the count.
 pub(crate) async fn run<T, F, Fut>(
     policy: &RetryPolicy,
-    pause: &Pause,
+    gate: Gate<'_>,
     attempt: F,
 ) -> Result<T, Error>
 where
@@ -160,7 +191,7 @@ where
         .deadline
         .and_then(|limit| Some((limit, instant_after(limit)?)));
     let one = || async {
-        pause.wait_out().await;
+        let _slot = gate.pass().await;
         let number = made.fetch_add(1, Relaxed) + 1;
         tracing::Span::current().record("attempts", number);
         match attempt().await {
@@ -185,7 +216,7 @@ where
                 last.as_mut()?,
                 step?,
                 deadline.map(|(_, at)| at),
-                pause,
+                gate.pause,
             )
         })
         .notify(|_, wait| tracing::info!(wait_ms = wait.as_millis() as u64, "retrying"));

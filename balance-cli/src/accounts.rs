@@ -27,9 +27,6 @@ pub struct AccountArgs {
     /// Every output says it is demo data (and the one-shot --output is refused).
     #[arg(long)]
     pub demo: bool,
-    /// Requests in flight at most, across all accounts.
-    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
-    pub concurrency: u16,
     /// Flag balances below AMOUNT (exact plain decimal, in each account's currency; the
     /// one-shot command then exits 2). A config file's `min` overrides it for its account.
     #[arg(long, value_name = "AMOUNT", value_parser = parse_min, allow_negative_numbers = true)]

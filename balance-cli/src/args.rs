@@ -26,11 +26,16 @@ pub struct ClientArgs {
     /// plain http only to loopback.
     #[arg(long, value_name = "URL")]
     pub base_url: Option<String>,
+    /// Requests to Twilio in flight at most, across all accounts (and, for balance-mcp, all
+    /// tool calls); a fetch waiting out a 429 or a backoff holds no slot.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
+    pub concurrency: u16,
 }
 
 impl ClientArgs {
     /// These flags applied to `builder`.
     pub fn apply(&self, mut builder: ClientBuilder) -> ClientBuilder {
+        builder = builder.max_in_flight(self.concurrency.into());
         if let Some(region) = &self.region {
             builder = builder.region(region);
         }

@@ -7,28 +7,12 @@ use crate::json::Failure;
 use balance_api::{Balance, Error};
 use futures_util::StreamExt;
 use std::fmt;
-use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::Semaphore;
 
-/// How many requests may be in flight at once; clones share the one limit (every tool call of
-/// `balance-mcp`, every round of `balance serve`).
-#[derive(Debug, Clone)]
-pub struct InFlight {
-    slots: Arc<Semaphore>,
-    max: usize,
-}
-
-impl InFlight {
-    /// At most `max` (at least 1) requests in flight.
-    pub fn new(max: usize) -> Self {
-        let max = max.max(1);
-        Self {
-            slots: Arc::new(Semaphore::new(max)),
-            max,
-        }
-    }
-}
+/// How many fetches exist at once: a future per account of a long list held gigabytes. Well
+/// above any `--concurrency` that the clients' own in-flight limit allows, so that fetches
+/// waiting out a 429 (which hold no request slot) leave room for the others.
+const PENDING: usize = 256;
 
 /// Why an account has no balance to show: the fetch failed, or the wait for it ended first.
 #[derive(Debug)]
@@ -86,14 +70,10 @@ pub type Outcome = Result<Balance, Problem>;
 /// error. One that waited for a slot has its deadline later and is cut off here, unfinished.
 const GRACE: Duration = Duration::from_millis(500);
 
-/// Fetches each target's account within `in_flight`, and returns one outcome per target, in
-/// order. With a `limit`, what finished by then (plus a short grace) is kept and the rest are
+/// Fetches each target's account (at most as many requests in flight as its client allows),
+/// and returns one outcome per target, in order. With a `limit`, what finished by then (plus a short grace) is kept and the rest are
 /// [`Problem::Unfinished`].
-pub async fn within(
-    targets: &[Target],
-    in_flight: &InFlight,
-    limit: Option<Duration>,
-) -> Vec<Outcome> {
+pub async fn within(targets: &[Target], limit: Option<Duration>) -> Vec<Outcome> {
     let mut outcomes: Vec<Outcome> = (targets.iter())
         .map(|_| {
             let limit = limit.unwrap_or_default();
@@ -104,11 +84,16 @@ pub async fn within(
     // held gigabytes); unordered, so that finished ones never wait behind one slow account.
     // By index: a closure taking `(index, &Target)` from `enumerate` makes the future not `Send`
     // (rustc's "FnOnce is not general enough"), and both servers spawn it.
-    let jobs = (0..targets.len()).map(|index| fetch(index, &targets[index], &in_flight.slots));
-    let mut running = futures_util::stream::iter(jobs).buffer_unordered(in_flight.max);
+    let jobs = (0..targets.len()).map(|index| fetch(index, &targets[index]));
+    let mut running = futures_util::stream::iter(jobs).buffer_unordered(PENDING);
     let collect = async {
         while let Some((index, result)) = running.next().await {
-            outcomes[index] = result.map_err(Problem::Fetch);
+            outcomes[index] = result.map_err(|e| match limit {
+                // The limit passed with no answer at all (waiting for a slot, or for the one
+                // request it sent): the same as one still queued at the limit.
+                Some(limit) if e.is_timeout() && !e.is_retryable() => Problem::Unfinished { limit },
+                _ => Problem::Fetch(e),
+            });
         }
     };
     match limit {
@@ -120,13 +105,7 @@ pub async fn within(
     outcomes
 }
 
-/// One account's fetch, once the shared limit gives it a slot.
-async fn fetch(
-    index: usize,
-    target: &Target,
-    slots: &Semaphore,
-) -> (usize, Result<Balance, Error>) {
-    // The semaphore is never closed, so a permit always comes.
-    let _slot = slots.acquire().await;
+/// One account's fetch.
+async fn fetch(index: usize, target: &Target) -> (usize, Result<Balance, Error>) {
     (index, target.client.fetch_balance_of(&target.account).await)
 }

@@ -7,7 +7,7 @@ mod resources;
 pub mod stdio;
 
 use crate::accounts::Target;
-use crate::fetch::{self, InFlight, Problem};
+use crate::fetch::{self, Problem};
 use crate::json::{BalanceJson, Failure};
 use balance_api::{AccountSid, Balance};
 use rmcp::handler::server::{router::tool::ToolRouter, wrapper::Parameters};
@@ -86,8 +86,6 @@ pub struct BalanceServer {
     demo: bool,
     /// Time for one tool call as a whole; a batch answers with what finished by then.
     call_timeout: Duration,
-    /// Requests to Twilio in flight at once, across all calls.
-    in_flight: InFlight,
     tool_router: ToolRouter<Self>,
 }
 
@@ -101,7 +99,6 @@ impl BalanceServer {
         configured: bool,
         demo: bool,
         call_timeout: Duration,
-        in_flight: InFlight,
     ) -> Self {
         let mut tool_router = Self::tool_router();
         if configured {
@@ -112,7 +109,6 @@ impl BalanceServer {
             configured,
             demo,
             call_timeout,
-            in_flight,
             tool_router,
         }
     }
@@ -150,7 +146,7 @@ impl BalanceServer {
 
     /// The outcome of each account, in order, within the call's time limit.
     async fn fetch(&self, targets: &[Target]) -> Vec<fetch::Outcome> {
-        fetch::within(targets, &self.in_flight, Some(self.call_timeout)).await
+        fetch::within(targets, Some(self.call_timeout)).await
     }
 
     #[tool(
@@ -381,7 +377,7 @@ mod tests {
         let own = crate::accounts::with_client(&client, Vec::new(), None);
         let (server_io, client_io) = tokio::io::duplex(4096);
         let server = tokio::spawn(async move {
-            BalanceServer::new(own, false, false, Duration::from_secs(30), InFlight::new(8))
+            BalanceServer::new(own, false, false, Duration::from_secs(30))
                 .serve(server_io)
                 .await
                 .ok()

@@ -8,7 +8,7 @@
 //! with the balance of an earlier round.
 
 use crate::accounts::{AccountArgs, Target};
-use crate::fetch::{self, InFlight, Outcome, Problem};
+use crate::fetch::{self, Outcome, Problem};
 use crate::output::{Report, gauge};
 use crate::server::Server;
 use crate::status_page::{self, Row};
@@ -61,7 +61,6 @@ struct Snapshot {
 
 struct Exporter {
     targets: Vec<Target>,
-    in_flight: InFlight,
     timeout: Option<Duration>,
     cache: Duration,
     demo: bool,
@@ -86,7 +85,6 @@ pub async fn run(args: Args) -> Result<ExitCode, String> {
     };
     let exporter = Arc::new(Exporter {
         targets,
-        in_flight: InFlight::new(args.accounts.concurrency.into()),
         timeout: args.accounts.client.timeout,
         cache: args.cache,
         demo: demo.is_some(),
@@ -170,8 +168,7 @@ impl Exporter {
         let exporter = self.clone();
         tokio::spawn(async move {
             let started = Instant::now();
-            let outcomes =
-                fetch::within(&exporter.targets, &exporter.in_flight, exporter.timeout).await;
+            let outcomes = fetch::within(&exporter.targets, exporter.timeout).await;
             let now = SystemTime::now();
             let previous = exporter.latest.borrow().clone();
             let last_success = (outcomes.iter().zip(&previous.last_success))

@@ -3,6 +3,9 @@
 //!
 //! - A client has [`HEADER_TIMEOUT`] to send a request's headers, from the moment it connects
 //!   or its previous answer went out: an idle or half-sent connection is closed then.
+//! - An answer gets [`WRITE_TIMEOUT`] to make progress: a client that stops reading (or
+//!   pipelines requests and never reads the answers) loses its connection, its slot and the
+//!   answer's memory then.
 //! - At most [`MAX_CONNECTIONS`] connections are open at once (fewer if the open-file limit
 //!   cannot make room for them); the open-file soft limit is raised to the hard one first.
 //! - A request body over [`MAX_BODY`] gets 413.
@@ -27,6 +30,9 @@ use tokio::sync::Semaphore;
 pub const MAX_BODY: usize = 64 * 1024;
 /// How long a client gets to send a request's headers.
 pub const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a write may wait for the client to read: a reader that never reads holds its
+/// connection and the answer at most this long.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Connections open at once, at most; past it, new ones wait in the kernel's accept queue. Each
 /// idle one costs about 9 KB.
 pub const MAX_CONNECTIONS: usize = 4096;
@@ -99,10 +105,12 @@ impl Server {
                 continue;
             };
             let service = hyper_util::service::TowerToHyperService::new(app.clone());
+            let mut stream = tokio_io_timeout::TimeoutStream::new(stream);
+            stream.set_write_timeout(Some(WRITE_TIMEOUT));
             let connection = hyper::server::conn::http1::Builder::new()
                 .timer(hyper_util::rt::TokioTimer::new())
                 .header_read_timeout(HEADER_TIMEOUT)
-                .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+                .serve_connection(hyper_util::rt::TokioIo::new(Box::pin(stream)), service);
             let connection = graceful.watch(connection);
             tokio::spawn(async move {
                 let _ = connection.await;

@@ -547,3 +547,58 @@ async fn any_unicode_name_is_exported_exactly_with_the_formats_escapes() {
     assert!(metrics.contains("name=\"x y\""), "{metrics}");
     promtool_accepts(&metrics);
 }
+
+/// The issue's setup: the 8 subaccounts of one rate-limited parent listed first, at
+/// `--concurrency 8`, with `Retry-After: 3` on every answer to the parent's credentials. Their
+/// fetches wait out the 429s holding no request slot, so the 40 other accounts (credentials of
+/// their own) are all answered within a second of the first request.
+#[tokio::test]
+async fn a_throttled_parent_holds_no_slot_of_the_other_accounts() {
+    let twilio = loopback::throttling(Duration::from_millis(5), Some(basic(PARENT, PARENT_TOKEN)));
+    let dir = tempfile::tempdir().expect("dir");
+    let mut config = String::new();
+    for i in 0..8 {
+        config += &format!(
+            "[[account]]\nname = \"child-{i}\"\naccount_sid = \"AC{i:032x}\"\n\
+             parent_account_sid = \"{PARENT}\"\nauth_token_env = \"EU_PROD_TOKEN\"\n\n"
+        );
+    }
+    for i in 100..140 {
+        config += &format!(
+            "[[account]]\nname = \"other-{i}\"\naccount_sid = \"AC{i:032x}\"\n\
+             auth_token_env = \"OTHER_TOKEN\"\n\n"
+        );
+    }
+    let file = dir.path().join("accounts.toml");
+    std::fs::write(&file, config).expect("write");
+    let mut cmd = balance();
+    cmd.env("EU_PROD_TOKEN", PARENT_TOKEN)
+        .env("OTHER_TOKEN", OTHER_SECRET)
+        .args([
+            "--config",
+            &file.to_string_lossy(),
+            "--base-url",
+            &twilio.url,
+        ])
+        .args(["--concurrency", "8", "--timeout", "5"]);
+    let out = run(cmd).await;
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the children fail: {}",
+        text(&out.stderr)
+    );
+    let arrivals = twilio.arrivals.lock().expect("lock").clone();
+    let first = arrivals.iter().map(|(at, _)| *at).min().expect("requests");
+    let others: Vec<Duration> = (arrivals.iter())
+        .filter(|(_, refused)| !refused)
+        .map(|(at, _)| *at - first)
+        .collect();
+    assert_eq!(others.len(), 40, "{}", text(&out.stdout));
+    let last = others.iter().max().expect("40");
+    eprintln!("the last other account came at {last:?}");
+    assert!(
+        *last < Duration::from_secs(1),
+        "the last other account came at {last:?}"
+    );
+}

@@ -741,3 +741,41 @@ async fn the_status_page_shows_every_state_in_a_real_browser() {
         "{page}"
     );
 }
+
+/// A client that pipelines requests and never reads the answers loses its connection (and
+/// the answers' memory) once a write has waited the server's write timeout (10 s).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_that_never_reads_is_cut_off_after_the_write_timeout() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let exporter = start(&["--demo"], &[]);
+    let address = exporter
+        .url
+        .trim_start_matches("http://")
+        .parse()
+        .expect("address");
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket
+        .set_recv_buffer_size(4096)
+        .expect("a small receive buffer");
+    let stream = socket.connect(address).await.expect("connect");
+    let (mut reader, mut writer) = stream.into_split();
+    let requests = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".repeat(4000);
+    // Kept open (never dropped) while the test looks: a half-close would end it another way.
+    let _writing = tokio::spawn(async move {
+        let _ = writer.write_all(requests.as_bytes()).await;
+        writer
+    });
+    tokio::time::sleep(Duration::from_secs(13)).await;
+    let mut read = 0;
+    let mut buffer = vec![0; 64 * 1024];
+    let ended = tokio::time::timeout(Duration::from_secs(3), async {
+        while let Ok(n @ 1..) = reader.read(&mut buffer).await {
+            read += n;
+        }
+    })
+    .await;
+    assert!(
+        ended.is_ok(),
+        "still open after 16 s; {read} bytes of answers read"
+    );
+}

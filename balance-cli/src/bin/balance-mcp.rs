@@ -10,7 +10,6 @@
 use balance_cli::accounts;
 use balance_cli::args::ClientArgs;
 use balance_cli::demo;
-use balance_cli::fetch::InFlight;
 use balance_cli::mcp::{BalanceServer, http, stdio};
 use clap::Parser;
 use rmcp::ServiceExt;
@@ -35,9 +34,6 @@ struct Args {
     /// credentials needed); every result says so.
     #[arg(long)]
     demo: bool,
-    /// Requests to Twilio in flight at once, across all tool calls.
-    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
-    concurrency: u16,
     /// Several accounts, each with its own credentials: the same TOML file `balance --config`
     /// reads, with the same checks. `get_balances` with no arguments reads them all.
     #[arg(long, value_name = "FILE", conflicts_with = "demo")]
@@ -106,13 +102,12 @@ async fn serve(args: Args) -> Result<(), String> {
         None => None,
     };
     let call_timeout = args.client.timeout.unwrap_or(DEFAULT_CALL_TIMEOUT);
-    let in_flight = InFlight::new(args.concurrency.into());
     if let Some(path) = &args.config {
         if path.as_os_str() == "-" && listen.is_none() {
             return Err("--config -: stdin carries the MCP messages here; name a file".into());
         }
         let accounts = accounts::from_config(path, None, &args.client, "balance-mcp")?.targets;
-        let server = BalanceServer::new(accounts, true, false, call_timeout, in_flight);
+        let server = BalanceServer::new(accounts, true, false, call_timeout);
         return serve_on(server, listen).await;
     }
     let (client, demo) = args.client.client(args.demo, "balance-mcp").await?;
@@ -124,7 +119,7 @@ async fn serve(args: Args) -> Result<(), String> {
         );
     }
     let own = accounts::with_client(&client, Vec::new(), None);
-    let server = BalanceServer::new(own, false, demo.is_some(), call_timeout, in_flight);
+    let server = BalanceServer::new(own, false, demo.is_some(), call_timeout);
     // The demo server runs on until the runtime ends.
     serve_on(server, listen).await
 }

@@ -7,7 +7,7 @@
 
 use balance_cli::accounts::AccountArgs;
 use balance_cli::destination::Destination;
-use balance_cli::fetch::{self, InFlight};
+use balance_cli::fetch;
 use balance_cli::output::{Format, Report};
 use balance_cli::serve;
 use clap::Parser;
@@ -111,8 +111,7 @@ async fn report(args: ReportArgs) -> Result<ExitCode, String> {
         None => None,
     };
     let targets = &accounts.targets;
-    let in_flight = InFlight::new(args.accounts.concurrency.into());
-    let outcomes = fetch::within(targets, &in_flight, args.accounts.client.timeout).await;
+    let outcomes = fetch::within(targets, args.accounts.client.timeout).await;
     let format = if args.json { Format::Json } else { args.format };
     let report = Report::new(targets, &outcomes, accounts.demo.is_some());
     let rendered = report.render(format);

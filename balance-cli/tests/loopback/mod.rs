@@ -3,9 +3,9 @@
 #![allow(dead_code)] // each test file reads its own counters
 
 use std::io::{BufRead, BufReader, Write};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 pub struct Twilio {
     /// `http://127.0.0.1:PORT`.
@@ -16,6 +16,8 @@ pub struct Twilio {
     pub served: Arc<AtomicUsize>,
     /// Connections accepted.
     pub connections: Arc<AtomicUsize>,
+    /// When each request arrived, and whether it was refused with 429.
+    pub arrivals: Arc<Mutex<Vec<(Instant, bool)>>>,
 }
 
 impl Twilio {
@@ -34,16 +36,30 @@ impl Twilio {
 
 /// Starts one; it runs until the test process ends.
 pub fn twilio(hold: Duration) -> Twilio {
+    throttling(hold, None)
+}
+
+/// Starts one that answers a request carrying `throttled` (an `Authorization` value) with 429
+/// and `Retry-After: 3`, every time.
+pub fn throttling(hold: Duration, throttled: Option<String>) -> Twilio {
+    let throttled = throttled.map(|auth| auth.to_ascii_lowercase());
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("addr"));
     let counter = || Arc::new(AtomicUsize::new(0));
     let (now, peak, served, connections) = (counter(), counter(), counter(), counter());
-    let shared = (peak.clone(), served.clone(), connections.clone());
+    let arrivals = Arc::new(Mutex::new(Vec::new()));
+    let shared = (
+        peak.clone(),
+        served.clone(),
+        connections.clone(),
+        arrivals.clone(),
+    );
     std::thread::spawn(move || {
-        let (peak, served, connections) = shared;
+        let (peak, served, connections, arrivals) = shared;
         for stream in listener.incoming().map_while(Result::ok) {
             connections.fetch_add(1, SeqCst);
             let (now, peak, served) = (now.clone(), peak.clone(), served.clone());
+            let (arrivals, throttled) = (arrivals.clone(), throttled.clone());
             std::thread::spawn(move || {
                 let mut reader = BufReader::new(stream);
                 loop {
@@ -53,14 +69,34 @@ pub fn twilio(hold: Duration) -> Twilio {
                     else {
                         return;
                     };
-                    let body =
-                        format!(r#"{{"account_sid":"{sid}","balance":"1.00","currency":"USD"}}"#);
+                    let refused = throttled
+                        .as_ref()
+                        .is_some_and(|auth| head.to_ascii_lowercase().contains(auth));
+                    if let Ok(mut seen) = arrivals.lock() {
+                        seen.push((Instant::now(), refused));
+                    }
+                    let (status, extra, body) = match refused {
+                        true => (
+                            "429 Too Many Requests",
+                            "retry-after: 3\r\n",
+                            String::from(
+                                r#"{"code":20429,"message":"Too Many Requests","status":429}"#,
+                            ),
+                        ),
+                        false => (
+                            "200 OK",
+                            "",
+                            format!(
+                                r#"{{"account_sid":"{sid}","balance":"1.00","currency":"USD"}}"#
+                            ),
+                        ),
+                    };
                     peak.fetch_max(now.fetch_add(1, SeqCst) + 1, SeqCst);
                     std::thread::sleep(hold);
                     now.fetch_sub(1, SeqCst);
                     served.fetch_add(1, SeqCst);
                     let reply = format!(
-                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                        "HTTP/1.1 {status}\r\n{extra}content-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
                         body.len()
                     );
                     if reader.get_mut().write_all(reply.as_bytes()).is_err() {
@@ -75,5 +111,6 @@ pub fn twilio(hold: Duration) -> Twilio {
         peak,
         served,
         connections,
+        arrivals,
     }
 }
