@@ -202,6 +202,20 @@ fn display_name(target: &Target) -> String {
     }
 }
 
+/// Text as a person may safely see it, on a terminal or a page: control and invisible format
+/// characters (bidi overrides, zero-width spaces) written as `\u{…}` escapes, the rest as is.
+pub fn visible(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            // escape_debug's own escapes for these are for Rust literals, not for people.
+            '\\' | '"' | '\'' => out.push(c),
+            c => out.extend(c.escape_debug()),
+        }
+    }
+    out
+}
+
 /// A label value in the exposition format: any Unicode exactly, with its escapes for `\`, `"`
 /// and a line feed. Other control characters, which it has no escape for and a config name
 /// cannot hold, can only come from a server: each becomes U+FFFD.

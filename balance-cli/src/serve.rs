@@ -12,9 +12,10 @@ use crate::fetch::{self, Outcome, Problem};
 use crate::output::{Report, gauge};
 use crate::server::Server;
 use crate::status_page::{self, Row};
+use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{Html, IntoResponse};
+use axum::response::IntoResponse;
 use axum::routing::get;
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -47,8 +48,14 @@ pub struct Args {
     cache: Duration,
 }
 
-/// What one round found, and what earlier rounds leave standing.
+/// What one round found, and what earlier rounds leave standing, with the answers rendered
+/// from it once and shared by every request that reads them.
+#[derive(Default)]
 struct Snapshot {
+    /// `/metrics` but for the in-progress gauge, which is per request.
+    metrics: Bytes,
+    /// The status page's rows.
+    page_rows: Bytes,
     outcomes: Vec<Outcome>,
     /// When each account last answered, across rounds.
     last_success: Vec<Option<SystemTime>>,
@@ -76,30 +83,29 @@ pub async fn run(args: Args) -> Result<ExitCode, String> {
     let (targets, demo) = (accounts.targets, accounts.demo);
     let server = Server::bind(args.listen).await?;
     let address = server.local_addr()?;
-    let first = Snapshot {
-        outcomes: targets.iter().map(|_| Err(Problem::NotYet)).collect(),
-        last_success: targets.iter().map(|_| None).collect(),
-        failing_since: targets.iter().map(|_| None).collect(),
-        finished: None,
-        took: Duration::ZERO,
-    };
+    let not_yet = targets.iter().map(|_| Err(Problem::NotYet)).collect();
+    let nothing = targets.iter().map(|_| None).collect::<Vec<_>>();
     let exporter = Arc::new(Exporter {
         targets,
         timeout: args.accounts.client.timeout,
         cache: args.cache,
         demo: demo.is_some(),
-        latest: watch::Sender::new(Arc::new(first)),
+        latest: watch::Sender::new(Arc::new(Snapshot::default())),
         running: AtomicBool::new(false),
         stopping: watch::Sender::new(false),
     });
+    exporter.publish(not_yet, nothing.clone(), nothing, None, Duration::ZERO);
     // The first round starts now, so the first scrape rarely waits.
     exporter.start_round();
     eprintln!("balance serve: listening on http://{address}/metrics");
-    let app = axum::Router::new()
+    let mut app = axum::Router::new()
         .route("/metrics", get(metrics))
         .route("/", get(index))
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found: try /metrics\n") })
         .with_state(exporter.clone());
+    if address.ip().is_loopback() {
+        app = crate::server::loopback_host_only(app, address);
+    }
     server
         .run(app, || {
             exporter.stopping.send_replace(true);
@@ -110,24 +116,18 @@ pub async fn run(args: Args) -> Result<ExitCode, String> {
 }
 
 /// The status page: what the cache holds, after at most a short wait for a fresh round.
-async fn index(State(exporter): State<Arc<Exporter>>) -> Html<String> {
+async fn index(State(exporter): State<Arc<Exporter>>) -> impl IntoResponse {
     let snapshot = exporter.current(PAGE_WAIT).await;
-    let rows: Vec<Row> = (exporter.targets.iter().zip(&snapshot.outcomes))
-        .zip(&snapshot.failing_since)
-        .map(|((target, outcome), since)| Row {
-            target,
-            outcome,
-            failing_since: *since,
-        })
-        .collect();
     let last_round = snapshot.finished.map(|(_, at)| at);
     let running = exporter.running.load(SeqCst);
-    Html(status_page::render(
-        &rows,
-        exporter.demo,
-        last_round,
-        running,
-    ))
+    let head = status_page::head(exporter.demo, last_round, running);
+    let parts = [
+        head.into(),
+        snapshot.page_rows.clone(),
+        status_page::TAIL.into(),
+    ];
+    let kind = "text/html; charset=utf-8";
+    ([(header::CONTENT_TYPE, kind)], shared_body(parts))
 }
 
 async fn metrics(State(exporter): State<Arc<Exporter>>, headers: HeaderMap) -> impl IntoResponse {
@@ -138,9 +138,26 @@ async fn metrics(State(exporter): State<Arc<Exporter>>, headers: HeaderMap) -> i
         // Answer before Prometheus gives up: a quarter of its timeout, at most half a second.
         .map(|limit| limit.saturating_sub((limit / 4).min(Duration::from_millis(500))))
         .unwrap_or(DEFAULT_SCRAPE_WAIT);
-    let body = exporter.render(&*exporter.current(wait).await);
+    let snapshot = exporter.current(wait).await;
+    let mut in_progress = String::new();
+    gauge(
+        &mut in_progress,
+        "twilio_balance_round_in_progress",
+        "Whether a round was still running when this answer was made (1): its results are not in it.",
+        [(
+            exporter.run_labels(),
+            u8::from(exporter.running.load(SeqCst)),
+        )],
+    );
     let kind = "text/plain; version=0.0.4; charset=utf-8";
-    ([(header::CONTENT_TYPE, kind)], body)
+    let parts = [snapshot.metrics.clone(), in_progress.into()];
+    ([(header::CONTENT_TYPE, kind)], shared_body(parts))
+}
+
+/// A body of parts, each written as it is: the round's shared part is never copied per request.
+fn shared_body<const N: usize>(parts: [Bytes; N]) -> Body {
+    let chunks = parts.map(Ok::<_, std::convert::Infallible>);
+    Body::from_stream(futures_util::stream::iter(chunks))
 }
 
 impl Exporter {
@@ -177,15 +194,52 @@ impl Exporter {
             let failing_since = (outcomes.iter().zip(&previous.failing_since))
                 .map(|(outcome, before)| outcome.is_err().then(|| before.unwrap_or(now)))
                 .collect();
-            exporter.latest.send_replace(Arc::new(Snapshot {
+            let finished = Some((Instant::now(), now));
+            exporter.publish(
                 outcomes,
                 last_success,
                 failing_since,
-                finished: Some((Instant::now(), now)),
-                took: started.elapsed(),
-            }));
+                finished,
+                started.elapsed(),
+            );
             exporter.running.store(false, SeqCst);
         });
+    }
+
+    /// Makes a snapshot of a round's results, renders its answers once, and publishes it.
+    fn publish(
+        &self,
+        outcomes: Vec<Outcome>,
+        last_success: Vec<Option<SystemTime>>,
+        failing_since: Vec<Option<SystemTime>>,
+        finished: Option<(Instant, SystemTime)>,
+        took: Duration,
+    ) {
+        let mut snapshot = Snapshot {
+            outcomes,
+            last_success,
+            failing_since,
+            finished,
+            took,
+            ..Snapshot::default()
+        };
+        snapshot.metrics = self.render(&snapshot).into();
+        let rows: Vec<Row> = (self.targets.iter().zip(&snapshot.outcomes))
+            .zip(&snapshot.failing_since)
+            .map(|((target, outcome), since)| Row {
+                target,
+                outcome,
+                failing_since: *since,
+            })
+            .collect();
+        snapshot.page_rows = status_page::rows(&rows, self.demo).into();
+        drop(rows);
+        self.latest.send_replace(Arc::new(snapshot));
+    }
+
+    /// The labels of the series about the run itself (`demo="true"` under `--demo`).
+    fn run_labels(&self) -> String {
+        Report::new(&self.targets[..0], &[], self.demo).run_labels()
     }
 
     fn render(&self, snapshot: &Snapshot) -> String {
@@ -220,12 +274,6 @@ impl Exporter {
                 [(demo.clone(), unix(at))],
             );
         }
-        gauge(
-            &mut out,
-            "twilio_balance_round_in_progress",
-            "Whether a round was still running when this answer was made (1): its results are not in it.",
-            [(demo, u8::from(self.running.load(SeqCst)))],
-        );
         out
     }
 }

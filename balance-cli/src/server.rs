@@ -15,11 +15,11 @@
 use axum::Router;
 use axum::body::Body;
 use axum::extract::Request;
-use axum::http::{StatusCode, header::CONTENT_LENGTH};
+use axum::http::{StatusCode, header::CONTENT_LENGTH, header::HOST};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::future::Future;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
@@ -143,6 +143,49 @@ async fn accept(
             None
         }
     }
+}
+
+/// The names this machine goes by on loopback, for the `Host` and `Origin` checks.
+pub fn loopback_hosts(listen: IpAddr) -> Vec<String> {
+    let mut hosts: Vec<String> = ["localhost", "127.0.0.1", "[::1]"].map(String::from).into();
+    let own = match listen {
+        IpAddr::V4(ip) => ip.to_string(),
+        IpAddr::V6(ip) => format!("[{ip}]"),
+    };
+    if listen.is_loopback() && !hosts.contains(&own) {
+        hosts.push(own);
+    }
+    hosts
+}
+
+/// `app`, refusing with 403 any request whose one `Host` header does not name this machine's
+/// loopback (with or without the port): a web page that rebinds a DNS name to 127.0.0.1
+/// cannot read the answers. For a server listening on loopback.
+pub fn loopback_host_only(app: Router, local: SocketAddr) -> Router {
+    let allowed: Arc<Vec<String>> = Arc::new(
+        (loopback_hosts(local.ip()).iter())
+            .flat_map(|host| [host.clone(), format!("{host}:{}", local.port())])
+            .collect(),
+    );
+    app.layer(axum::middleware::from_fn(
+        move |request: Request, next: Next| {
+            let mut given = request.headers().get_all(HOST).iter();
+            let ours = match (given.next().and_then(|h| h.to_str().ok()), given.next()) {
+                (Some(host), None) => allowed.iter().any(|a| a.eq_ignore_ascii_case(host)),
+                _ => false,
+            };
+            async move {
+                match ours {
+                    true => next.run(request).await,
+                    false => (
+                        StatusCode::FORBIDDEN,
+                        "Forbidden: the Host header must name this machine's loopback\n",
+                    )
+                        .into_response(),
+                }
+            }
+        },
+    ))
 }
 
 /// 413 for a body declared over [`MAX_BODY`]; one that grows past it unannounced fails to read.

@@ -18,8 +18,9 @@ pub struct Row<'a> {
     pub failing_since: Option<SystemTime>,
 }
 
-/// The page: a row per account, when the last round ended, and a link to `/metrics`.
-pub fn render(rows: &[Row], demo: bool, last_round: Option<SystemTime>, running: bool) -> String {
+/// The page's head, per request: the style, the demo note, when the last round ended (and
+/// whether one is running now), and the table's header. [`rows`] and [`TAIL`] follow it.
+pub fn head(demo: bool, last_round: Option<SystemTime>, running: bool) -> String {
     let mut page = String::from(concat!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">",
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">",
@@ -53,9 +54,20 @@ pub fn render(rows: &[Row], demo: bool, last_round: Option<SystemTime>, running:
          <table><tr><th>Name</th><th>State</th><th>Balance</th><th>Minimum</th>\
          <th>Account SID</th></tr>"
     );
+    page
+}
+
+/// What closes the page after [`rows`].
+pub const TAIL: &str = "</table></body></html>\n";
+
+/// A row per account: rendered once per round and shared by every request that shows it.
+pub fn rows(rows: &[Row], demo: bool) -> String {
+    let mut page = String::new();
     for row in rows {
         let target = row.target;
-        let name = escape(target.name.as_deref().unwrap_or(""));
+        let name = escape(&crate::output::visible(
+            target.name.as_deref().unwrap_or(""),
+        ));
         let balance = match row.outcome {
             Ok(b) => escape(&b.to_string()),
             Err(_) => String::new(),
@@ -70,7 +82,6 @@ pub fn render(rows: &[Row], demo: bool, last_round: Option<SystemTime>, running:
             target.account
         );
     }
-    page.push_str("</table></body></html>\n");
     page
 }
 
@@ -86,12 +97,37 @@ fn state(row: &Row, demo: bool) -> (&'static str, String) {
             let since = row.failing_since.map_or(String::new(), |at| {
                 format!(" since {}", humantime::format_rfc3339_seconds(at))
             });
-            (
-                "down",
-                format!("down{since}: {}", escape(&problem.to_string())),
-            )
+            ("down", format!("down{since}: {}", failure(problem)))
         }
     }
+}
+
+/// Why an account is down, in the program's words only: the page is unauthenticated, and a
+/// server's text (which an echoing proxy can fill with the credentials, transformed past any
+/// scrubbing) never reaches it. The HTTP status, Twilio's error code, and a link to Twilio's
+/// page for that code, built here from the number.
+fn failure(problem: &Problem) -> String {
+    let Problem::Fetch(e) = problem else {
+        return escape(&problem.to_string()); // the program's own report
+    };
+    let mut words = match e.status() {
+        _ if e.is_timeout() => "timed out".to_owned(),
+        _ if e.is_connect() => "could not connect".to_owned(),
+        _ if e.is_decode() => "the answer was not the documented balance".to_owned(),
+        Some(status) => format!("HTTP {status}"),
+        None => "the request failed".to_owned(),
+    };
+    if let Some(code) = e.code() {
+        let link = format!("https://www.twilio.com/docs/errors/{code}");
+        let _ = write!(words, ", Twilio error <a href=\"{link}\">{code}</a>");
+    }
+    if let Some(id) = e
+        .request_id()
+        .filter(|id| id.bytes().all(|b| b.is_ascii_alphanumeric()))
+    {
+        let _ = write!(words, " (request {id})");
+    }
+    words
 }
 
 /// Text as HTML: the five characters that could start markup or end an attribute, escaped.

@@ -682,7 +682,7 @@ async fn the_status_page_shows_every_state_in_a_real_browser() {
     };
     let text_of_config = [
         entry("<script>alert(1)</script>", PARENT, "10"),
-        entry("low", LOW, "5"),
+        entry("low\u{202e}", LOW, "5"),
         entry("gone", GONE, "10"),
         entry("child", CHILD, "10"),
     ]
@@ -705,6 +705,11 @@ async fn the_status_page_shows_every_state_in_a_real_browser() {
         "a screenshot at {png:?}"
     );
     assert!(!dom.contains("<script>"), "the name stays text: {dom}");
+    assert!(
+        dom.contains("href=\"https://www.twilio.com/docs/errors/20404\""),
+        "a link to Twilio's page for the code: {dom}"
+    );
+    assert!(!dom.contains("requested resource"), "no server text: {dom}");
     let page = rendered_text(&dom);
     let words: Vec<&str> = page.split_whitespace().collect();
     let page = words.join(" ");
@@ -714,11 +719,11 @@ async fn the_status_page_shows_every_state_in_a_real_browser() {
         "Last round: 20",
         "Metrics",
         &format!("<script>alert(1)</script> ok 42.10 USD 10 {PARENT}"),
-        &format!("low below minimum 3.50 USD 5 {LOW}"),
+        // A bidi override in a name is shown, not obeyed.
+        &format!("low\\u{{202e}} below minimum 3.50 USD 5 {LOW}"),
         "gone down since 20",
-        &format!(
-            "Twilio error 20404 (HTTP 404 Not Found): The requested resource was not found; see https://www.twilio.com/docs/errors/20404 10 {GONE}"
-        ),
+        // The program's words only: the status, Twilio's code and a link it builds.
+        &format!("HTTP 404 Not Found, Twilio error 20404 10 {GONE}"),
         "child subaccount: no balance of its own",
         &format!("no balance information 10 {CHILD}"),
     ] {
@@ -778,4 +783,93 @@ async fn a_client_that_never_reads_is_cut_off_after_the_write_timeout() {
         ended.is_ok(),
         "still open after 16 s; {read} bytes of answers read"
     );
+}
+
+/// An upstream that echoes the credentials transformed past any scrubbing (base64 of the token,
+/// `\u` escapes, split by a zero-width space) in its error message and link: the unauthenticated
+/// status page shows none of it, only the status, Twilio's code and the program's own link.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_status_page_shows_no_server_text() {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(TOKEN);
+    let escaped: String = TOKEN
+        .chars()
+        .map(|c| format!("\\u{:04x}", c as u32))
+        .collect();
+    let split = format!("{}\u{200b}{}", &TOKEN[..4], &TOKEN[4..]);
+    let body = serde_json::json!({
+        "code": 20003,
+        "message": format!("Authenticate {b64} {escaped} {split}"),
+        "more_info": format!("https://evil.example/{b64}"),
+        "status": 401,
+    });
+    let twilio = MockServer::start_async().await;
+    answer(&twilio, PARENT, 401, body.to_string(), Duration::ZERO).await;
+    let exporter = start(&["--base-url", &twilio.base_url()], &OWN);
+    scrape(&exporter, Some("10")).await; // the first round is in
+    let page = reqwest::get(format!("{}/", exporter.url))
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("body");
+    for leak in [
+        b64.as_str(),
+        &escaped[..12],
+        &split,
+        "evil.example",
+        "Authenticate",
+    ] {
+        assert!(!page.contains(leak), "{leak:?} on the page: {page}");
+    }
+    assert!(
+        page.contains("HTTP 401 Unauthorized, Twilio error"),
+        "{page}"
+    );
+    assert!(
+        page.contains("https://www.twilio.com/docs/errors/20003"),
+        "{page}"
+    );
+}
+
+/// On loopback, a request whose `Host` is not this machine's loopback (a DNS-rebinding web page
+/// the operator visits) gets 403 for `/` and `/metrics`; the loopback names pass, port or not.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_foreign_host_header_is_refused_on_loopback() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let exporter = start(&["--demo"], &[]);
+    let address = exporter.url.trim_start_matches("http://").to_owned();
+    let port = address.rsplit(':').next().expect("port").to_owned();
+    let status = |path: &'static str, host: String| {
+        let address = address.clone();
+        async move {
+            let mut stream = tokio::net::TcpStream::connect(&address)
+                .await
+                .expect("connect");
+            let request =
+                format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+            stream.write_all(request.as_bytes()).await.expect("send");
+            let mut answer = String::new();
+            let _ = stream.read_to_string(&mut answer).await;
+            answer.get(9..12).unwrap_or_default().to_owned()
+        }
+    };
+    for path in ["/", "/metrics"] {
+        assert_eq!(
+            status(path, format!("rebound.example:{port}")).await,
+            "403",
+            "{path}"
+        );
+        assert_eq!(status(path, "evil.example".into()).await, "403", "{path}");
+        assert_eq!(
+            status(path, format!("127.0.0.1:{port}")).await,
+            "200",
+            "{path}"
+        );
+        assert_eq!(
+            status(path, format!("localhost:{port}")).await,
+            "200",
+            "{path}"
+        );
+    }
 }

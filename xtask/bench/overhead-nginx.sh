@@ -3,8 +3,8 @@
 # loopback nginx (xtask/bench/nginx-balance.conf, one worker pinned to core 1) with the bench
 # pinned to core 0. Runs balance-api/benches/overhead.rs (BENCH_BASE_URL aims its fetch rates at
 # nginx) alternately from the two trees: before, after, before, after, ... PAIRS times; then
-# callgrind instructions per fetch (sequential) for raw (a), generated (b) and balance-api (c)
-# with the bench's --fetches-child mode, at both commits.
+# callgrind instructions per fetch, sequential and 16 in flight, for raw (a), generated (b) and
+# balance-api (c) with the bench's --fetches-child mode, at both commits.
 #
 #   xtask/bench/overhead-nginx.sh BEFORE_TREE AFTER_TREE OUT_DIR [PAIRS]
 #
@@ -78,15 +78,21 @@ for i in $(seq "$PAIRS"); do
   done
 done
 
-# Callgrind: whole-process instructions, marginal per fetch = (Ir(5000) - Ir(1000)) / 4000.
+# Callgrind: whole-process instructions, marginal per fetch = (Ir(5000) - Ir(1000)) / 4000,
+# sequential (cg/SIDE-vV-nN-rR.out, the names overhead-summary.py reads) and 16 in flight
+# (cg/SIDE-vV-i16-nN-rR.out).
 echo "# callgrind: $(date -u +%FT%TZ) load $(load)" >> "$OUT/log.txt"
 printf 'callgrind\t0\t%s\t' "$(date +%s.%N)" >> "$OUT/runs/times.tsv"
 for rep in $(seq "$CG_REPS"); do
   for side in before after; do
     for v in 0 1 2; do
-      for n in 1000 5000; do
-        taskset -c 0 valgrind --tool=callgrind --callgrind-out-file="$OUT/cg/$side-v$v-n$n-r$rep.out" \
-          "$OUT/bin/overhead-$side" --fetches-child $v "$URL" $n 2> "$OUT/cg/$side-v$v-n$n-r$rep.log"
+      for in_flight in 1 16; do
+        mode=""; [ "$in_flight" = 1 ] || mode="-i$in_flight"
+        for n in 1000 5000; do
+          f="$OUT/cg/$side-v$v$mode-n$n-r$rep"
+          taskset -c 0 valgrind --tool=callgrind --callgrind-out-file="$f.out" \
+            "$OUT/bin/overhead-$side" --fetches-child $v "$URL" $n "$in_flight" 2> "$f.log"
+        done
       done
     done
   done
@@ -95,3 +101,39 @@ echo "# done: $(date -u +%FT%TZ) load $(load)" >> "$OUT/log.txt"
 printf '%s\n' "$(date +%s.%N)" >> "$OUT/runs/times.tsv"
 
 python3 "$HERE/overhead-summary.py" "$OUT" "$PAIRS" "$CG_REPS" | tee "$OUT/summary.md"
+
+# Both modes side by side: median per fetch of each variant over the repetitions, and the
+# ratios of those medians.
+python3 - "$OUT" "$CG_REPS" <<'EOF' | tee -a "$OUT/summary.md"
+import statistics, sys
+from pathlib import Path
+
+out, reps = Path(sys.argv[1]), int(sys.argv[2])
+
+
+def total_ir(path):
+    for line in path.read_text().splitlines():
+        if line.startswith(("summary:", "totals:")):
+            return int(line.split()[1])
+    raise SystemExit(f"no totals in {path}")
+
+
+print("## Callgrind, instructions per fetch, sequential and 16 in flight\n")
+print("(Ir(5000 fetches) - Ir(1000 fetches)) / 4000, median of the repetitions; a raw reqwest+serde, "
+      "b generated, c balance-api.\n")
+for mode, tag in [("sequential", ""), ("16 in flight", "-i16")]:
+    print(f"### {mode}\n")
+    print("| commit | a Ir/fetch | b Ir/fetch | c Ir/fetch | b/a | c/a |")
+    print("|---|---|---|---|---|---|")
+    for side in ["before", "after"]:
+        commit = (out / "bin" / f"{side}.commit").read_text().strip()[:7]
+        med = []
+        for v in range(3):
+            per = [(total_ir(out / "cg" / f"{side}-v{v}{tag}-n5000-r{r}.out")
+                    - total_ir(out / "cg" / f"{side}-v{v}{tag}-n1000-r{r}.out")) / 4000
+                   for r in range(1, reps + 1)]
+            med.append(statistics.median(per))
+        a, b, c = med
+        print(f"| {side} {commit} | {a:,.0f} | {b:,.0f} | {c:,.0f} | {b / a:.3f} | {c / a:.3f} |")
+    print()
+EOF

@@ -35,7 +35,7 @@ use rmcp::transport::streamable_http_server::session::local::LocalSessionManager
 use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
 use secrecy::{ExposeSecret, SecretString};
 use std::collections::HashSet;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::Mutex;
@@ -165,8 +165,9 @@ impl Options {
 /// `text` as an origin with its port explicit (`https://host` is `https://host:443`), or `None`
 /// when it is not one: an http or https URL with a host and nothing after it.
 fn origin(text: &str) -> Option<String> {
-    // The URI parser reads `localhost:*` as port 80; a wildcard is never an exact origin.
-    if text.contains('*') {
+    // The URI parser reads `localhost:*` as port 80; a wildcard is never an exact origin, and
+    // an origin has no fragment.
+    if text.contains(['*', '#']) {
         return None;
     }
     let uri: axum::http::Uri = text.parse().ok()?;
@@ -177,7 +178,10 @@ fn origin(text: &str) -> Option<String> {
         _ => return None,
     };
     let authority = uri.authority()?;
-    let bare = !authority.as_str().contains('@') && uri.query().is_none();
+    // A port that is no port (`:99999`) is no default port either.
+    let after_host = authority.as_str().strip_prefix(authority.host());
+    let port_ok = after_host == Some("") || authority.port_u16().is_some();
+    let bare = !authority.as_str().contains('@') && uri.query().is_none() && port_ok;
     let path_empty = matches!(uri.path(), "" | "/");
     (bare && path_empty && !authority.host().is_empty()).then(|| {
         let port = authority.port_u16().unwrap_or(default_port);
@@ -186,19 +190,6 @@ fn origin(text: &str) -> Option<String> {
             authority.host().to_ascii_lowercase()
         )
     })
-}
-
-/// The names this machine goes by on loopback, for the `Host` and `Origin` checks.
-fn loopback_hosts(listen: IpAddr) -> Vec<String> {
-    let mut hosts: Vec<String> = ["localhost", "127.0.0.1", "[::1]"].map(String::from).into();
-    let own = match listen {
-        IpAddr::V4(ip) => ip.to_string(),
-        IpAddr::V6(ip) => format!("[{ip}]"),
-    };
-    if listen.is_loopback() && !hosts.contains(&own) {
-        hosts.push(own);
-    }
-    hosts
 }
 
 /// What every request passes before rmcp sees it.
@@ -350,7 +341,7 @@ pub async fn serve(server: BalanceServer, options: Options) -> Result<(), String
     let listener = Server::bind(options.listen).await?;
     let local = listener.local_addr()?;
 
-    let hosts = loopback_hosts(local.ip());
+    let hosts = crate::server::loopback_hosts(local.ip());
     let mut origins: Vec<String> = hosts
         .iter()
         .map(|host| format!("http://{host}:{}", local.port()))
@@ -415,6 +406,8 @@ mod tests {
         );
         for bad in [
             "http://localhost:*",
+            "https://app.example.com:99999",
+            "https://app.example.com#fragment",
             "http://*.example.com",
             "app.example.com",
             "ftp://example.com",
