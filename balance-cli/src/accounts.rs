@@ -247,11 +247,27 @@ pub fn from_config(
         return Ok(config);
     }
     problems.sort_by_key(|(span, _)| span.start);
-    let lines: Vec<String> = (problems.iter())
+    let mut lines: Vec<String> = (problems.iter().take(PROBLEMS_SHOWN))
         .map(|(span, why)| format!("{}: {why}", at(span)))
         .collect();
+    if let more @ 1.. = problems.len().saturating_sub(PROBLEMS_SHOWN) {
+        lines.push(format!("{}: and {more} more problems", path.display()));
+    }
+    if problems
+        .iter()
+        .any(|(_, why)| why.starts_with("unknown key `"))
+    {
+        lines.push(format!(
+            "{}: an [[account]] knows the keys {}",
+            path.display(),
+            KEYS.join(", ")
+        ));
+    }
     Err(lines.join("\n"))
 }
+
+/// How many problems a config's report lists; the rest are counted.
+const PROBLEMS_SHOWN: usize = 100;
 
 /// `text` (a variable name or path from the file) as a message may show it: itself only when it
 /// cannot be a secret pasted in the wrong key (Twilio's are letters and digits, with lower
@@ -329,7 +345,7 @@ impl Entry<'_, '_> {
                     "`{inline}` would put a secret in this file: name where it is kept with \
                      `{inline}_env` (an environment variable) or `{inline}_file`"
                 ),
-                other => format!("unknown key `{other}`; known: {}", KEYS.join(", ")),
+                other => format!("unknown key `{other}`"),
             };
             self.problem(key.span(), why);
         }

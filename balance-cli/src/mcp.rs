@@ -115,22 +115,21 @@ impl BalanceServer {
 
     /// The account `text` names (a configured name or a SID), with its client.
     fn target(&self, text: &str) -> Result<Target, String> {
-        // A SID first: a name that happens to be another account's SID must not shadow it.
-        let named = (self.accounts.iter().find(|t| t.account.as_str() == text)).or_else(|| {
-            self.accounts
-                .iter()
-                .find(|t| t.name.as_deref() == Some(text))
-        });
+        // A SID is only ever a SID: a name spelt like another account's SID must not answer
+        // for it, nor one not configured pass for a configured one.
+        let named = match text.parse::<AccountSid>() {
+            Ok(_) => self.accounts.iter().find(|t| t.account.as_str() == text),
+            Err(_) => (self.accounts.iter()).find(|t| t.name.as_deref() == Some(text)),
+        };
         if let Some(target) = named {
             return Ok(target.clone());
         }
-        let account: AccountSid = text.parse().map_err(|e: balance_api::InvalidSid| {
-            let names = names(&self.accounts).join(", ");
-            match self.configured {
-                true => format!("{e}; the configured names are {names}"),
+        let account: AccountSid = text
+            .parse()
+            .map_err(|e: balance_api::InvalidSid| match self.configured {
+                true => unknown_name(text, &e, &names(&self.accounts)),
                 false => e.to_string(),
-            }
-        })?;
+            })?;
         match self.configured {
             true => Err(format!(
                 "{account} is not an account of this server's config file"
@@ -263,6 +262,25 @@ impl BalanceServer {
 }
 
 /// The configured accounts' names, in file order.
+/// How many configured names an error lists at most: with thousands of accounts, the list
+/// would be the whole answer.
+const NAMES_SHOWN: usize = 20;
+
+/// Why `text` names no configured account: a case-insensitive match as a suggestion, else the
+/// first [`NAMES_SHOWN`] names and how many more there are.
+fn unknown_name(text: &str, not_sid: &balance_api::InvalidSid, names: &[&str]) -> String {
+    if let Some(close) = names.iter().find(|n| n.eq_ignore_ascii_case(text)) {
+        return format!(
+            "no account is named {text:?}; did you mean {close:?}? (names match exactly)"
+        );
+    }
+    let shown = names[..names.len().min(NAMES_SHOWN)].join(", ");
+    match names.len().saturating_sub(NAMES_SHOWN) {
+        0 => format!("{not_sid}; the configured names are {shown}"),
+        more => format!("{not_sid}; the configured names include {shown}, and {more} more"),
+    }
+}
+
 fn names(accounts: &[Target]) -> Vec<&str> {
     accounts.iter().filter_map(|t| t.name.as_deref()).collect()
 }
@@ -425,6 +443,52 @@ mod tests {
 
     fn balance_body(sid: &str) -> String {
         format!(r#"{{"account_sid":"{sid}","balance":"12.3400","currency":"EUR"}}"#)
+    }
+
+    /// A configured server of `count` accounts named `acct-N`, plus one whose name is spelt
+    /// like another SID.
+    fn configured(count: u32) -> BalanceServer {
+        let creds =
+            balance_api::Credentials::auth_token(SID.parse().expect("sid"), TOKEN).expect("creds");
+        let client = balance_api::Client::builder()
+            .credentials(creds)
+            .build()
+            .expect("client");
+        let target = |name: String, i: u32| Target {
+            name: Some(name),
+            account: format!("AC{i:032x}").parse().expect("sid"),
+            min: None,
+            client: client.clone(),
+        };
+        let mut accounts: Vec<Target> =
+            (0..count).map(|i| target(format!("acct-{i}"), i)).collect();
+        accounts.push(target(SUB.to_owned(), 999_999));
+        BalanceServer::new(accounts, true, false, Duration::from_secs(30))
+    }
+
+    #[test]
+    fn a_sid_answers_only_for_that_sid_and_name_errors_are_bounded() {
+        let server = configured(10_000);
+        // SUB is not configured; the account *named* SUB is another one, and must not answer.
+        let err = server.target(SUB).expect_err("not configured");
+        assert!(
+            err.contains("is not an account of this server's config file"),
+            "{err}"
+        );
+        let third = format!("AC{:032x}", 3);
+        assert_eq!(
+            server.target(&third).expect("configured").account.as_str(),
+            third
+        );
+        assert_eq!(
+            server.target("acct-7").expect("a name").account.as_str(),
+            format!("AC{:032x}", 7)
+        );
+        let err = server.target("ACCT-7").expect_err("names match exactly");
+        assert!(err.contains("did you mean \"acct-7\""), "{err}");
+        let err = server.target("nope").expect_err("unknown");
+        assert!(err.len() < 1_000, "{} bytes", err.len());
+        assert!(err.ends_with("acct-19, and 9981 more"), "{err}");
     }
 
     #[tokio::test]

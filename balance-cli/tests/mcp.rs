@@ -469,3 +469,36 @@ fn config_from_stdin_is_refused_over_stdio() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("stdin carries the MCP messages"), "{err}");
 }
+
+/// stdin closing right after a `tools/call` (as a client does that sends its last request and
+/// closes the pipe) still gets that call answered, every time, before the exit 0.
+#[test]
+fn requests_that_arrived_before_stdin_closed_are_answered() {
+    let requests = [
+        initialize("2025-06-18"),
+        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "get_balance", "arguments": {}}}),
+        json!({"jsonrpc": "2.0", "id": 3, "method": "tools/list"}),
+    ];
+    let input: String = requests.iter().map(|r| format!("{r}\n")).collect();
+    let mut answered = 0;
+    for _ in 0..20 {
+        let mut child = server(&["--demo"], &[])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(input.as_bytes()).expect("write");
+        drop(stdin);
+        let out = child.wait_with_output().expect("exit");
+        assert_eq!(out.status.code(), Some(0));
+        let ids: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).expect("JSON")["id"].clone())
+            .collect();
+        answered += usize::from(ids.contains(&json!(2)) && ids.contains(&json!(3)));
+    }
+    assert_eq!(answered, 20, "runs with every request answered");
+}

@@ -129,10 +129,14 @@ async fn serve_on(server: BalanceServer, listen: Option<http::Options>) -> Resul
     if let Some(options) = listen {
         return http::serve(server, options).await;
     }
-    match server.serve(stdio::transport()).await {
+    let (transport, stdout_written) = stdio::transport();
+    let served = match server.serve(transport).await {
         Ok(running) => running.waiting().await.map(drop).map_err(|e| e.to_string()),
         // stdin closed before a client said hello: nothing to serve, and nothing went wrong.
         Err(ServerInitializeError::ConnectionClosed(_)) => Ok(()),
         Err(e) => Err(e.to_string()),
-    }
+    };
+    // rmcp has closed its side: what it wrote reaches stdout before the process ends.
+    let _ = stdout_written.await;
+    served
 }

@@ -6,96 +6,148 @@
 //! - a notification before the `initialize` request is ignored, as the MCP lifecycle allows;
 //!   rmcp ends the session on one.
 //!
-//! It also ends the session when stdout's reader goes away, where rmcp would wait for stdin.
+//! It also ends the session when stdout's reader goes away, where rmcp would wait for stdin;
+//! and when stdin closes, it holds rmcp's end of input back until every request already
+//! passed on has its answer on stdout (rmcp ends the session on EOF, dropping calls still
+//! running), and the caller waits for stdout to be written before it exits.
 //!
 //! Everything else passes through untouched, one line at a time, and rmcp's answers and these
 //! errors reach stdout as whole lines.
 
+use std::sync::Arc;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, DuplexStream};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
 
 /// The longest request line read: tool arguments are small (100 SIDs are about 4 KB).
 pub const MAX_LINE: usize = 1024 * 1024;
 
-/// The stream rmcp serves on; the tasks behind it run until stdin and rmcp are done.
-pub fn transport() -> DuplexStream {
+/// How long requests already passed on get to be answered once stdin has closed.
+const ANSWER_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// The stream rmcp serves on, and the task writing stdout, which ends once rmcp has closed
+/// the stream and everything it wrote is out: await it before exiting.
+pub fn transport() -> (DuplexStream, JoinHandle<()>) {
     let (rmcp_side, ours) = tokio::io::duplex(64 * 1024);
-    let (from_rmcp, mut to_rmcp) = tokio::io::split(ours);
-    let (replies, mut our_lines) = mpsc::channel::<String>(16);
-    tokio::spawn(async move {
-        let mut stdin = tokio::io::BufReader::new(tokio::io::stdin());
-        let mut initialized = false;
-        let mut line = Vec::new();
-        let mut stdout_gone = std::pin::pin!(stdout_closed());
-        loop {
-            let read = tokio::select! {
-                read = read_line(&mut stdin, &mut line) => read,
-                // Nobody reads the answers any more: end as if stdin had closed.
-                () = &mut stdout_gone => break,
-            };
-            match read {
-                Ok(Line::Whole) => {}
-                Ok(Line::TooLong) => {
-                    let why = format!("request too large: a line over {MAX_LINE} bytes");
-                    if replies.send(error(-32600, &why)).await.is_err() {
-                        break;
-                    }
-                    continue;
+    let (from_rmcp, to_rmcp) = tokio::io::split(ours);
+    let (replies, our_lines) = mpsc::channel::<String>(16);
+    // Requests passed to rmcp and not yet answered on stdout.
+    let unanswered = Arc::new(watch::Sender::new(0usize));
+    tokio::spawn(read_stdin(to_rmcp, replies, unanswered.clone()));
+    let writer = tokio::spawn(write_stdout(from_rmcp, our_lines, unanswered));
+    (rmcp_side, writer)
+}
+
+/// Passes stdin's lines to rmcp, answering what rmcp would drop; at EOF, waits for the
+/// requests passed on to be answered, then closes rmcp's input.
+async fn read_stdin(
+    mut to_rmcp: tokio::io::WriteHalf<DuplexStream>,
+    replies: mpsc::Sender<String>,
+    unanswered: Arc<watch::Sender<usize>>,
+) {
+    let mut stdin = tokio::io::BufReader::new(tokio::io::stdin());
+    let mut initialized = false;
+    let mut line = Vec::new();
+    let mut stdout_gone = std::pin::pin!(stdout_closed());
+    loop {
+        let read = tokio::select! {
+            read = read_line(&mut stdin, &mut line) => read,
+            // Nobody reads the answers any more: end as if stdin had closed.
+            () = &mut stdout_gone => break,
+        };
+        match read {
+            Ok(Line::Whole) => {}
+            Ok(Line::TooLong) => {
+                let why = format!("request too large: a line over {MAX_LINE} bytes");
+                if replies.send(error(-32600, &why)).await.is_err() {
+                    break;
                 }
-                Ok(Line::End) | Err(_) => break,
+                continue;
             }
-            // rmcp drops a line that is not JSON without a word (so that two peers never trade
-            // errors for ever), and the client waits for ever; JSON-RPC asks for -32700, id
-            // null. Parsed as rmcp will (a `Value`, not `IgnoredAny`, which has no depth limit),
-            // after the BOM it strips.
-            let json = line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&line);
-            let message = match serde_json::from_slice::<serde_json::Value>(json) {
-                Ok(message) if message.is_object() => message,
-                _ if json.trim_ascii().is_empty() => continue,
-                parsed => {
-                    let (code, why) = match parsed {
-                        Ok(_) => (-32600, "invalid request: not a JSON-RPC object"),
-                        Err(_) => (-32700, "parse error: not JSON (or nested too deep)"),
-                    };
-                    if replies.send(error(code, why)).await.is_err() {
-                        break;
-                    }
-                    continue;
-                }
-            };
-            if !initialized {
-                let method = message.get("method");
-                if method.is_none() || message.get("id").is_none() {
-                    continue; // a notification (or a stray response): nothing to answer
-                }
-                initialized = method.is_some_and(|m| m == "initialize");
-            }
-            line.push(b'\n');
-            if to_rmcp.write_all(&line).await.is_err() {
-                break;
-            }
+            Ok(Line::End) | Err(_) => break,
         }
-        // EOF for rmcp: it ends the session as it would on stdin's.
-        let _ = to_rmcp.shutdown().await;
-    });
-    tokio::spawn(async move {
-        let mut stdout = tokio::io::stdout();
-        let mut from_rmcp = tokio::io::BufReader::new(from_rmcp);
-        let mut line = Vec::new();
-        loop {
-            let next = tokio::select! {
-                read = from_rmcp.read_until(b'\n', &mut line) => match read {
-                    Ok(0) | Err(_) => break,
-                    Ok(_) => std::mem::take(&mut line),
-                },
-                Some(reply) = our_lines.recv() => format!("{reply}\n").into_bytes(),
-            };
-            if stdout.write_all(&next).await.is_err() || stdout.flush().await.is_err() {
-                break;
+        // rmcp drops a line that is not JSON without a word (so that two peers never trade
+        // errors for ever), and the client waits for ever; JSON-RPC asks for -32700, id
+        // null. Parsed as rmcp will (a `Value`, not `IgnoredAny`, which has no depth limit),
+        // after the BOM it strips.
+        let json = line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&line);
+        let message = match serde_json::from_slice::<serde_json::Value>(json) {
+            Ok(message) if message.is_object() => message,
+            _ if json.trim_ascii().is_empty() => continue,
+            parsed => {
+                let (code, why) = match parsed {
+                    Ok(_) => (-32600, "invalid request: not a JSON-RPC object"),
+                    Err(_) => (-32700, "parse error: not JSON (or nested too deep)"),
+                };
+                if replies.send(error(code, why)).await.is_err() {
+                    break;
+                }
+                continue;
             }
+        };
+        if !initialized {
+            let method = message.get("method");
+            if method.is_none() || message.get("id").is_none() {
+                continue; // a notification (or a stray response): nothing to answer
+            }
+            initialized = method.is_some_and(|m| m == "initialize");
         }
-    });
-    rmcp_side
+        if message.get("method").is_some() && message.get("id").is_some() {
+            unanswered.send_modify(|n| *n += 1);
+        }
+        line.push(b'\n');
+        if to_rmcp.write_all(&line).await.is_err() {
+            break;
+        }
+    }
+    // EOF for rmcp, once what it was asked is answered (or stdout is gone): it ends the
+    // session as it would on stdin's.
+    // The writer sets it to 0 when stdout fails, and so does the loop above when it is gone.
+    // Bounded all the same: a tool call ends within its --timeout.
+    let answered = async { unanswered.subscribe().wait_for(|n| *n == 0).await.map(drop) };
+    let _ = tokio::time::timeout(ANSWER_WAIT, answered).await;
+    let _ = to_rmcp.shutdown().await;
+}
+
+/// Writes rmcp's lines and this module's errors to stdout, whole, counting rmcp's answers.
+async fn write_stdout(
+    from_rmcp: tokio::io::ReadHalf<DuplexStream>,
+    mut our_lines: mpsc::Receiver<String>,
+    unanswered: Arc<watch::Sender<usize>>,
+) {
+    let mut stdout = tokio::io::stdout();
+    let mut from_rmcp = tokio::io::BufReader::new(from_rmcp);
+    let mut line = Vec::new();
+    loop {
+        let (next, answer) = tokio::select! {
+            read = from_rmcp.read_until(b'\n', &mut line) => match read {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {
+                    let answer = is_answer(&line);
+                    (std::mem::take(&mut line), answer)
+                }
+            },
+            Some(reply) = our_lines.recv() => (format!("{reply}\n").into_bytes(), false),
+        };
+        if stdout.write_all(&next).await.is_err() || stdout.flush().await.is_err() {
+            break;
+        }
+        if answer {
+            unanswered.send_modify(|n| *n = n.saturating_sub(1));
+        }
+    }
+    // Nothing more will be answered: let stdin's side close rmcp's input.
+    unanswered.send_replace(0);
+}
+
+/// Whether rmcp's `line` answers a request (a response: an id and no method).
+fn is_answer(line: &[u8]) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Head {
+        id: Option<serde::de::IgnoredAny>,
+        method: Option<serde::de::IgnoredAny>,
+    }
+    serde_json::from_slice::<Head>(line).is_ok_and(|h| h.id.is_some() && h.method.is_none())
 }
 
 /// A JSON-RPC error answering a line whose id could not be read (so `null`).
