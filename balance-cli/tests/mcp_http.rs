@@ -790,6 +790,17 @@ async fn a_session_holds_one_event_stream_at_most() {
     assert_eq!(first.status(), 200);
     let second = stream(&server).await.expect("answer");
     assert_eq!(second.status(), 409);
+    // A resumption is a stream too: it does not get around the limit.
+    let resumed = http()
+        .get(&server.url)
+        .header("authorization", &auth)
+        .header("mcp-session-id", &session)
+        .header("accept", "text/event-stream")
+        .header("last-event-id", "0")
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(resumed.status(), 409);
     drop(first);
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
@@ -1002,4 +1013,46 @@ async fn a_trickled_initialize_body_holds_up_no_other_session() {
         started.elapsed()
     );
     drop(slow);
+}
+
+/// A chunked body over the cap (no length announced) in a session gets 413, as an announced
+/// one does, not rmcp's 500.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_chunked_body_over_the_cap_in_a_session_gets_413() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let twilio = httpmock::MockServer::start_async().await;
+    let server = against(&twilio.base_url(), &[]);
+    let auth = bearer(TOKEN);
+    let opened = post(
+        &server,
+        &[("authorization", &auth)],
+        initialize().to_string(),
+    )
+    .await;
+    let session = opened.headers()["mcp-session-id"]
+        .to_str()
+        .expect("id")
+        .to_owned();
+    let address = server
+        .url
+        .trim_start_matches("http://")
+        .trim_end_matches("/mcp")
+        .to_owned();
+    let mut stream = tokio::net::TcpStream::connect(&address)
+        .await
+        .expect("connect");
+    let pad = "x".repeat(100 * 1024);
+    let body =
+        format!(r#"{{"jsonrpc":"2.0","id":2,"method":"tools/list","params":{{"pad":"{pad}"}}}}"#);
+    let request = format!(
+        "POST /mcp HTTP/1.1\r\nHost: {address}\r\nAuthorization: {auth}\r\n\
+         Mcp-Session-Id: {session}\r\nContent-Type: application/json\r\n\
+         Accept: application/json, text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n\
+         {:x}\r\n{body}\r\n0\r\n\r\n",
+        body.len()
+    );
+    let _ = stream.write_all(request.as_bytes()).await;
+    let mut answer = vec![0; 12];
+    stream.read_exact(&mut answer).await.expect("a status line");
+    assert_eq!(String::from_utf8_lossy(&answer), "HTTP/1.1 413");
 }

@@ -12,7 +12,8 @@
 //!    defence against DNS rebinding), then the body cap (413 past [`MAX_BODY`]);
 //! 4. for a request that opens a session, the session cap (503 past `--max-sessions`); a
 //!    session not used again within 30 s of its `initialize` is closed;
-//! 5. for a GET event stream, one per session (409 for a second).
+//! 5. for a GET event stream, one per session, resumptions with `Last-Event-ID` included (409
+//!    for a second).
 //!
 //! The server runs on the HTTP stack `balance serve` uses too (`crate::server`): its header
 //! timeout, connection cap and body cap apply, and SIGTERM or SIGINT ends every session and its
@@ -237,34 +238,29 @@ async fn admit(State(gate): State<Arc<Gate>>, request: Request, next: Next) -> R
     let session = (request.headers().get(SESSION_ID))
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
+    // Every POST body is read here, whole, within a deadline and the cap: a client trickling
+    // it holds up no one, and one over the cap gets 413 whether it said its length or not.
+    let (request, body) = match request.method() {
+        &Method::POST => match read_body(request).await {
+            Ok((request, body)) => (request, Some(body)),
+            Err(refused) => return refused,
+        },
+        _ => (request, None),
+    };
     match (request.method(), session) {
         (&Method::POST, None) => {
             // Only an `initialize` opens a session; other requests without one (a newer,
-            // session-less protocol) pass untouched. The body is read before any lock is taken,
-            // and within a deadline, so a client trickling it holds up no one else.
-            let (parts, body) = request.into_parts();
-            let body = match tokio::time::timeout(BODY_TIMEOUT, body.collect()).await {
-                Ok(Ok(body)) => body.to_bytes(),
-                Ok(Err(_)) => {
-                    let why =
-                        format!("Payload Too Large: a request body may hold {MAX_BODY} bytes");
-                    return (StatusCode::PAYLOAD_TOO_LARGE, why).into_response();
-                }
-                Err(_) => {
-                    let why = "Request Timeout: the request body did not arrive in time";
-                    return (StatusCode::REQUEST_TIMEOUT, why).into_response();
-                }
-            };
-            let initialize = serde_json::from_slice::<serde_json::Value>(&body)
-                .is_ok_and(|m| m.get("method").is_some_and(|m| m == "initialize"));
-            let request = Request::from_parts(parts, Body::from(body));
+            // session-less protocol) pass untouched.
+            let initialize = (body.as_deref())
+                .and_then(|body| serde_json::from_slice::<serde_json::Value>(body).ok())
+                .is_some_and(|m| m.get("method").is_some_and(|m| m == "initialize"));
             match initialize {
                 true => open_session(&gate, request, next).await,
                 false => next.run(request).await,
             }
         }
-        // A GET without Last-Event-ID opens the session's event stream: one at a time.
-        (&Method::GET, Some(id)) if !request.headers().contains_key("last-event-id") => {
+        // A GET opens the session's event stream, or resumes it (Last-Event-ID): one at a time.
+        (&Method::GET, Some(id)) => {
             lock(&gate.unused).remove(&id);
             if !lock(&gate.streaming).insert(id.clone()) {
                 let why = "Conflict: this session already has its event stream open";
@@ -290,6 +286,26 @@ async fn admit(State(gate): State<Arc<Gate>>, request: Request, next: Next) -> R
             next.run(request).await
         }
         (_, None) => next.run(request).await,
+    }
+}
+
+/// The request with its body read whole (so rmcp reads it from memory), and the body; 413 past
+/// the cap, 408 past [`BODY_TIMEOUT`].
+async fn read_body(request: Request) -> Result<(Request, axum::body::Bytes), Response> {
+    let (parts, body) = request.into_parts();
+    match tokio::time::timeout(BODY_TIMEOUT, body.collect()).await {
+        Ok(Ok(body)) => {
+            let body = body.to_bytes();
+            Ok((Request::from_parts(parts, Body::from(body.clone())), body))
+        }
+        Ok(Err(_)) => {
+            let why = format!("Payload Too Large: a request body may hold {MAX_BODY} bytes");
+            Err((StatusCode::PAYLOAD_TOO_LARGE, why).into_response())
+        }
+        Err(_) => {
+            let why = "Request Timeout: the request body did not arrive in time";
+            Err((StatusCode::REQUEST_TIMEOUT, why).into_response())
+        }
     }
 }
 
