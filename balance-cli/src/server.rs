@@ -6,6 +6,7 @@
 //! - An answer gets [`WRITE_TIMEOUT`] to make progress: a client that stops reading (or
 //!   pipelines requests and never reads the answers) loses its connection, its slot and the
 //!   answer's memory then.
+//! - A connection buffers at most 16 KiB of pipelined requests and of unwritten answers.
 //! - At most [`MAX_CONNECTIONS`] connections are open at once (fewer if the open-file limit
 //!   cannot make room for them); the open-file soft limit is raised to the hard one first.
 //! - A request body over [`MAX_BODY`] gets 413.
@@ -15,7 +16,7 @@
 use axum::Router;
 use axum::body::Body;
 use axum::extract::Request;
-use axum::http::{StatusCode, header::CONTENT_LENGTH, header::HOST};
+use axum::http::{StatusCode, header::CONNECTION, header::CONTENT_LENGTH, header::HOST};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::future::Future;
@@ -30,6 +31,12 @@ use tokio::sync::Semaphore;
 pub const MAX_BODY: usize = 64 * 1024;
 /// How long a client gets to send a request's headers.
 pub const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
+/// What one connection buffers of its reads (pipelined requests) and of its unwritten answers:
+/// hyper's own floor is 8 KiB, its default about 400 KiB.
+const CONNECTION_BUFFER: usize = 16 * 1024;
+/// Requests answered on one connection before it is closed (Apache's default is 100; a
+/// Prometheus scrape or a browser reconnects at no cost).
+const REQUESTS_PER_CONNECTION: usize = 32;
 /// How long a write may wait for the client to read: a reader that never reads holds its
 /// connection and the answer at most this long.
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -104,12 +111,15 @@ impl Server {
             let Some((stream, slot)) = accepted else {
                 continue;
             };
-            let service = hyper_util::service::TowerToHyperService::new(app.clone());
+            let service = at_most_requests(app.clone());
             let mut stream = tokio_io_timeout::TimeoutStream::new(stream);
             stream.set_write_timeout(Some(WRITE_TIMEOUT));
             let connection = hyper::server::conn::http1::Builder::new()
                 .timer(hyper_util::rt::TokioTimer::new())
                 .header_read_timeout(HEADER_TIMEOUT)
+                // Pipelined requests wait in the kernel, not here: a connection buffers this
+                // much of what it reads, and of the answers it has not yet written.
+                .max_buf_size(CONNECTION_BUFFER)
                 .serve_connection(hyper_util::rt::TokioIo::new(Box::pin(stream)), service);
             let connection = graceful.watch(connection);
             tokio::spawn(async move {
@@ -121,6 +131,34 @@ impl Server {
         on_stop();
         let _ = tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown()).await;
     }
+}
+
+/// `app` for one connection, answering at most [`REQUESTS_PER_CONNECTION`] requests on it:
+/// the last says `Connection: close`. A client that pipelines requests and never reads gets
+/// that many answers, not as many as it sends.
+fn at_most_requests(
+    app: Router,
+) -> impl hyper::service::Service<
+    Request<hyper::body::Incoming>,
+    Response = Response,
+    Error = std::convert::Infallible,
+    Future = impl Future<Output = Result<Response, std::convert::Infallible>> + Send,
+> {
+    use hyper::service::Service as _;
+    let service = hyper_util::service::TowerToHyperService::new(app);
+    let served = std::sync::atomic::AtomicUsize::new(0);
+    hyper::service::service_fn(move |request| {
+        let count = served.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        let answer = service.call(request);
+        async move {
+            let mut response = answer.await?;
+            if count >= REQUESTS_PER_CONNECTION {
+                let close = axum::http::HeaderValue::from_static("close");
+                response.headers_mut().insert(CONNECTION, close);
+            }
+            Ok::<_, std::convert::Infallible>(response)
+        }
+    })
 }
 
 /// The next connection, once a slot is free; `None` after a failed accept (e.g. out of file

@@ -1056,3 +1056,37 @@ async fn a_chunked_body_over_the_cap_in_a_session_gets_413() {
     stream.read_exact(&mut answer).await.expect("a status line");
     assert_eq!(String::from_utf8_lossy(&answer), "HTTP/1.1 413");
 }
+
+/// 4,200 tokenless clients that each pipeline 4,000 requests and never read: 15 s into the
+/// attack, an authenticated `initialize` is answered within a second.
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread")]
+async fn four_thousand_non_reading_clients_do_not_blind_initialize() {
+    let twilio = httpmock::MockServer::start_async().await;
+    let server = against(&twilio.base_url(), &[]);
+    let address = server
+        .url
+        .trim_start_matches("http://")
+        .trim_end_matches("/mcp");
+    let request =
+        "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2\r\n\r\n{}".repeat(4_000);
+    let attack = support::never_reading(address.parse().expect("address"), 4_200, request);
+    tokio::time::sleep(Duration::from_secs(15)).await;
+    let started = Instant::now();
+    let auth = bearer(TOKEN);
+    let answered = tokio::time::timeout(
+        Duration::from_secs(1),
+        post(
+            &server,
+            &[("authorization", &auth)],
+            initialize().to_string(),
+        ),
+    )
+    .await;
+    eprintln!(
+        "15 s into the attack: initialize in {:?}",
+        started.elapsed()
+    );
+    assert_eq!(answered.expect("answered within 1 s").status(), 200);
+    attack.iter().for_each(|task| task.abort());
+}

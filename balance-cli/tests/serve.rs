@@ -2,6 +2,7 @@
 //! coalescing, the scrape-timeout header, staleness, child accounts, shutdown; and a real
 //! Prometheus server scraping it, where one is installed.
 
+mod loopback;
 mod support;
 use httpmock::prelude::*;
 use std::io::{BufRead, BufReader};
@@ -872,4 +873,129 @@ async fn a_foreign_host_header_is_refused_on_loopback() {
             "{path}"
         );
     }
+}
+
+/// The exporter's resident memory now and at its peak, in MiB (Linux).
+fn rss_mib(exporter: &Exporter) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", exporter.child.id()))
+        .expect("/proc status");
+    let field = |name: &str| {
+        let line = status.lines().find(|l| l.starts_with(name)).expect(name);
+        let kib: u64 = line
+            .split_whitespace()
+            .nth(1)
+            .expect("kB")
+            .parse()
+            .expect("number");
+        kib / 1024
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// 10,000 accounts (a 5 MB `/metrics`): ready within a second; 20 clients that ask for
+/// `/metrics` and never read, then 40 that ask for `/metrics` and `/` at once, all within
+/// 64 MiB, since each answer is rendered once per round and shared, not copied per request.
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread")]
+async fn ten_thousand_accounts_serve_many_readers_within_64_mib() {
+    use tokio::io::AsyncWriteExt;
+    let twilio = loopback::twilio(Duration::ZERO);
+    let dir = tempfile::tempdir().expect("dir");
+    let config = dir.path().join("fleet.toml");
+    let entries: String = (0..10_000u32)
+        .map(|i| {
+            format!(
+                "[[account]]\nname = \"customer-{i:05}\"\naccount_sid = \"AC{i:032x}\"\n\
+                 parent_account_sid = \"{PARENT}\"\nauth_token_env = \"TEST_TOKEN\"\nmin = \"5\"\n\n"
+            )
+        })
+        .collect();
+    std::fs::write(&config, entries).expect("write");
+    let config = config.to_string_lossy().into_owned();
+    let started = Instant::now();
+    let args = [
+        "--config",
+        &config,
+        "--base-url",
+        &twilio.url,
+        "--concurrency",
+        "64",
+    ];
+    let exporter = start(&args, &CONFIGURED);
+    let ready = started.elapsed();
+    eprintln!("ready in {ready:?}");
+    assert!(ready < Duration::from_secs(1), "ready in {ready:?}");
+    let metrics = scrape(&exporter, Some("60")).await;
+    assert_eq!(metrics.matches("twilio_balance{").count(), 10_000);
+    let address: std::net::SocketAddr = exporter
+        .url
+        .trim_start_matches("http://")
+        .parse()
+        .expect("address");
+
+    let mut idle = Vec::new();
+    for _ in 0..20 {
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket.set_recv_buffer_size(4096).expect("buffer");
+        let mut stream = socket.connect(address).await.expect("connect");
+        let requests = "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".repeat(50);
+        stream.write_all(requests.as_bytes()).await.expect("send");
+        idle.push(stream);
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let (now, peak) = rss_mib(&exporter);
+    eprintln!("20 non-reading clients: RSS {now} MiB, peak {peak} MiB");
+    assert!(
+        peak <= 64,
+        "peak RSS {peak} MiB with 20 clients that never read"
+    );
+
+    let client = reqwest::Client::new();
+    let readers = (0..40).map(|i| {
+        let path = if i % 2 == 0 { "/metrics" } else { "/" };
+        let request = client.get(format!("{}{path}", exporter.url)).send();
+        async move {
+            request
+                .await
+                .expect("answer")
+                .bytes()
+                .await
+                .expect("body")
+                .len()
+        }
+    });
+    let sizes = futures_util::future::join_all(readers).await;
+    assert!(sizes.iter().all(|&n| n > 1_000_000), "{sizes:?}");
+    let (now, peak) = rss_mib(&exporter);
+    eprintln!("and 40 concurrent readers: RSS {now} MiB, peak {peak} MiB");
+    assert!(peak <= 64, "peak RSS {peak} MiB");
+    drop(idle);
+}
+
+/// 4,200 clients that each pipeline 4,000 requests and never read (more than the 4,096
+/// connection slots): 15 s into the attack, a legitimate scrape is answered within a second,
+/// since a connection whose answer goes unread is closed after the write timeout.
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread")]
+async fn four_thousand_non_reading_clients_do_not_blind_metrics() {
+    let exporter = start(&["--demo"], &[]);
+    let address = exporter
+        .url
+        .trim_start_matches("http://")
+        .parse()
+        .expect("address");
+    let request = "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".repeat(4_000);
+    let attack = never_reading(address, 4_200, request);
+    tokio::time::sleep(Duration::from_secs(15)).await;
+    let started = Instant::now();
+    let answered =
+        tokio::time::timeout(Duration::from_secs(1), scrape(&exporter, Some("10"))).await;
+    let took = started.elapsed();
+    let (now, peak) = rss_mib(&exporter);
+    eprintln!("15 s into the attack: /metrics in {took:?}; RSS {now} MiB, peak {peak} MiB");
+    assert!(
+        answered.is_ok(),
+        "no answer within 1 s, 15 s into the attack"
+    );
+    attack.iter().for_each(|task| task.abort());
 }

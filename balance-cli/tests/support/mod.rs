@@ -100,3 +100,27 @@ pub mod three_accounts {
         }
     }
 }
+
+/// `clients` connections to `address`, each sending `requests` (pipelined) and never reading:
+/// the attack is on while the returned tasks run; abort them to end it.
+pub fn never_reading(
+    address: std::net::SocketAddr,
+    clients: usize,
+    requests: String,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let _ = rlimit::increase_nofile_limit(u64::MAX);
+    let requests = std::sync::Arc::new(requests);
+    (0..clients)
+        .map(|_| {
+            let requests = requests.clone();
+            tokio::spawn(async move {
+                use tokio::io::AsyncWriteExt;
+                let Ok(mut stream) = tokio::net::TcpStream::connect(address).await else {
+                    return;
+                };
+                let _ = stream.write_all(requests.as_bytes()).await;
+                std::future::pending::<()>().await;
+            })
+        })
+        .collect()
+}
