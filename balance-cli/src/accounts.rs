@@ -246,6 +246,12 @@ pub fn from_config(
     if problems.is_empty() {
         return Ok(config);
     }
+    Err(report(path, problems, at))
+}
+
+/// The report of a config's `problems`, in file order: the first [`PROBLEMS_SHOWN`], how many
+/// more there are, and the known keys once if any key was unknown.
+fn report(path: &Path, mut problems: Problems, at: impl Fn(&Range<usize>) -> String) -> String {
     problems.sort_by_key(|(span, _)| span.start);
     let mut lines: Vec<String> = (problems.iter().take(PROBLEMS_SHOWN))
         .map(|(span, why)| format!("{}: {why}", at(span)))
@@ -253,17 +259,14 @@ pub fn from_config(
     if let more @ 1.. = problems.len().saturating_sub(PROBLEMS_SHOWN) {
         lines.push(format!("{}: and {more} more problems", path.display()));
     }
-    if problems
-        .iter()
-        .any(|(_, why)| why.starts_with("unknown key `"))
-    {
+    if (problems.iter()).any(|(_, why)| why.starts_with("unknown key `")) {
+        let keys = KEYS.join(", ");
         lines.push(format!(
-            "{}: an [[account]] knows the keys {}",
-            path.display(),
-            KEYS.join(", ")
+            "{}: an [[account]] knows the keys {keys}",
+            path.display()
         ));
     }
-    Err(lines.join("\n"))
+    lines.join("\n")
 }
 
 /// How many problems a config's report lists; the rest are counted.
