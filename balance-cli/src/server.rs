@@ -262,39 +262,3 @@ fn stop_requested() -> Result<impl Future<Output = ()> + Send, String> {
         })
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The README states these limits in words; they follow the constants.
-    #[test]
-    fn the_readme_states_the_limits_the_code_has() {
-        let readme = include_str!("../README.md")
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ");
-        let thousands = |n: usize| match n {
-            1000.. => format!("{},{:03}", n / 1000, n % 1000),
-            _ => n.to_string(),
-        };
-        for stated in [
-            format!("request bodies up to {} KiB (413 beyond)", MAX_BODY / 1024),
-            format!("{} connections", thousands(MAX_CONNECTIONS)),
-            format!("{} s to send a request's headers", HEADER_TIMEOUT.as_secs()),
-            format!(
-                "{} s for a client to take each answer",
-                WRITE_TIMEOUT.as_secs()
-            ),
-            format!(
-                "({} s for connections to finish",
-                SHUTDOWN_GRACE.as_secs_f64()
-            ),
-        ] {
-            assert!(
-                readme.contains(&stated),
-                "the README does not say {stated:?}"
-            );
-        }
-    }
-}

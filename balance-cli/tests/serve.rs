@@ -999,3 +999,36 @@ async fn four_thousand_non_reading_clients_do_not_blind_metrics() {
     );
     attack.iter().for_each(|task| task.abort());
 }
+
+/// The README states the servers' limits in words; they follow the constants.
+#[test]
+fn the_readme_states_the_limits_the_code_has() {
+    use balance_cli::server::{
+        HEADER_TIMEOUT, MAX_BODY, MAX_CONNECTIONS, SHUTDOWN_GRACE, WRITE_TIMEOUT,
+    };
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("the README");
+    let readme = readme.split_whitespace().collect::<Vec<_>>().join(" ");
+    let thousands = |n: usize| match n {
+        1000.. => format!("{},{:03}", n / 1000, n % 1000),
+        _ => n.to_string(),
+    };
+    for stated in [
+        format!("request bodies up to {} KiB (413 beyond)", MAX_BODY / 1024),
+        format!("{} connections", thousands(MAX_CONNECTIONS)),
+        format!("{} s to send a request's headers", HEADER_TIMEOUT.as_secs()),
+        format!(
+            "{} s for a client to take each answer",
+            WRITE_TIMEOUT.as_secs()
+        ),
+        format!(
+            "({} s for connections to finish",
+            SHUTDOWN_GRACE.as_secs_f64()
+        ),
+    ] {
+        assert!(
+            readme.contains(&stated),
+            "the README does not say {stated:?}"
+        );
+    }
+}
