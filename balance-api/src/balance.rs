@@ -91,14 +91,14 @@ impl Balance {
             Some((whole, fraction)) => digits(whole) && digits(fraction),
             None => digits(unsigned),
         };
-        let invalid = |out_of_range| InvalidAmount {
+        let invalid = |problem| InvalidAmount {
             raw: text.to_owned(),
-            out_of_range,
+            problem,
         };
         if !plain {
-            return Err(invalid(false));
+            return Err(invalid("not a decimal number"));
         }
-        Decimal::from_str_exact(text).map_err(|_| invalid(true))
+        Decimal::from_str_exact(text).map_err(|_| invalid("out of the exact decimal range"))
     }
 
     /// The generated response, read through its field names (which upstream keeps stable),
@@ -181,11 +181,12 @@ impl<'de> Deserialize<'de> for Balance {
 /// assert_eq!(err.to_string(), "\"1e3\" is not a decimal number");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, thiserror::Error)]
-#[error("\"{}\" is {}", Shown::escaped_short(raw), if *out_of_range { "out of the exact decimal range" } else { "not a decimal number" })]
+#[error("\"{}\" is {problem}", Shown::escaped_short(raw))]
 pub struct InvalidAmount {
     /// The text exactly as given (scrubbed when it came from a server).
     raw: String,
-    out_of_range: bool,
+    /// What is wrong with it.
+    problem: &'static str,
 }
 
 impl InvalidAmount {

@@ -239,9 +239,10 @@ impl ClientBuilder {
     }
 
     /// Shares `client`'s transport (its connection pool, TLS setup, proxy settings, connect
-    /// timeout, User-Agent and [in-flight limit](Self::max_in_flight)) instead of building one, which costs about 100 KB and the
-    /// loading of the platform's roots. Credentials, host, timeout, retries and body cap stay
-    /// this builder's: for many accounts with credentials of their own in one process.
+    /// timeout, User-Agent and [in-flight limit](Self::max_in_flight)) instead of building one,
+    /// which costs about 100 KB and the loading of the platform's roots. Credentials, host,
+    /// timeout, retries and body cap stay this builder's: for many accounts with credentials
+    /// of their own in one process.
     ///
     /// ```
     /// use balance_api::{Client, Credentials};

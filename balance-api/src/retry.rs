@@ -116,22 +116,16 @@ impl Pause {
         *current = Some(current.map_or(until, |now| now.max(until)));
     }
 
-    fn in_force(&self) -> bool {
-        lock(&self.0).is_some_and(|until| until > Instant::now())
+    /// When the pause in force ends, if one is (copied out: no lock is held across a sleep).
+    fn in_force(&self) -> Option<Instant> {
+        (*lock(&self.0)).filter(|until| *until > Instant::now())
     }
 
     /// Sleeps until no pause is in force, re-reading it since other requests may extend it.
     async fn wait_out(&self) {
-        loop {
-            // Copied out: the lock must not be held across the sleep.
-            let until = *lock(&self.0);
-            match until {
-                Some(until) if until > Instant::now() => {
-                    tracing::debug!("waiting out a 429 pause");
-                    tokio::time::sleep_until(until).await;
-                }
-                _ => return,
-            }
+        while let Some(until) = self.in_force() {
+            tracing::debug!("waiting out a 429 pause");
+            tokio::time::sleep_until(until).await;
         }
     }
 }
@@ -154,7 +148,7 @@ impl<'a> Gate<'a> {
                 Some(slots) => slots.acquire().await.ok(),
                 None => None,
             };
-            if !self.pause.in_force() {
+            if self.pause.in_force().is_none() {
                 return slot;
             }
         }
@@ -172,10 +166,10 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 /// deadline, which cancels the retries, still has the last one to return.
 struct Failed;
 
-/// Runs `attempt` under `policy` on backon, each attempt once `gate` lets it: exponential steps,
-/// each drawn with full jitter and floored by `Retry-After`; a 429 that will be waited out
-/// extends the gate's pause for the client; the
-/// deadline is one timeout around it all. Returns the last attempt's error, with the count.
+/// Runs `attempt` under `policy` on backon, each attempt once `gate` lets it: exponential
+/// steps, each drawn with full jitter and floored by `Retry-After`; a 429 that will be waited
+/// out extends the gate's pause for the client; the deadline is one timeout around it all.
+/// Returns the last attempt's error, with the count.
 pub(crate) async fn run<T, F, Fut>(
     policy: &RetryPolicy,
     gate: Gate<'_>,
