@@ -71,8 +71,8 @@ pub type Outcome = Result<Balance, Problem>;
 const GRACE: Duration = Duration::from_millis(500);
 
 /// Fetches each target's account (at most as many requests in flight as its client allows),
-/// and returns one outcome per target, in order. With a `limit`, what finished by then (plus a short grace) is kept and the rest are
-/// [`Problem::Unfinished`].
+/// and returns one outcome per target, in order. With a `limit`, what finished by then (plus a
+/// short grace) is kept and the rest are [`Problem::Unfinished`].
 pub async fn within(targets: &[Target], limit: Option<Duration>) -> Vec<Outcome> {
     let mut outcomes: Vec<Outcome> = (targets.iter())
         .map(|_| {

@@ -113,33 +113,29 @@ impl BalanceServer {
         }
     }
 
-    /// The account `text` names (a configured name or a SID), with its client.
+    /// The account `text` names (a configured name or a SID), with its client. A SID is only
+    /// ever a SID: a name spelt like another account's SID must not answer for it, nor one not
+    /// configured pass for a configured one.
     fn target(&self, text: &str) -> Result<Target, String> {
-        // A SID is only ever a SID: a name spelt like another account's SID must not answer
-        // for it, nor one not configured pass for a configured one.
-        let named = match text.parse::<AccountSid>() {
-            Ok(_) => self.accounts.iter().find(|t| t.account.as_str() == text),
-            Err(_) => (self.accounts.iter()).find(|t| t.name.as_deref() == Some(text)),
-        };
-        if let Some(target) = named {
-            return Ok(target.clone());
-        }
-        let account: AccountSid = text
-            .parse()
-            .map_err(|e: balance_api::InvalidSid| match self.configured {
-                true => unknown_name(text, &e, &names(&self.accounts)),
-                false => e.to_string(),
-            })?;
-        match self.configured {
-            true => Err(format!(
-                "{account} is not an account of this server's config file"
-            )),
-            false => Ok(Target {
-                name: None,
-                account,
-                min: None,
-                client: self.accounts[0].client.clone(),
-            }),
+        let found = |matches: &dyn Fn(&Target) -> bool| self.accounts.iter().find(|t| matches(t));
+        match (text.parse::<AccountSid>(), self.configured) {
+            (Ok(account), configured) => match found(&|t| t.account == account) {
+                Some(target) => Ok(target.clone()),
+                None if configured => Err(format!(
+                    "{account} is not an account of this server's config file"
+                )),
+                None => Ok(Target {
+                    name: None,
+                    account,
+                    min: None,
+                    client: self.accounts[0].client.clone(),
+                }),
+            },
+            (Err(e), configured) => match found(&|t| t.name.as_deref() == Some(text)) {
+                Some(target) => Ok(target.clone()),
+                None if configured => Err(unknown_name(text, &e, &names(&self.accounts))),
+                None => Err(e.to_string()),
+            },
         }
     }
 

@@ -83,8 +83,12 @@ pub async fn run(args: Args) -> Result<ExitCode, String> {
     let (targets, demo) = (accounts.targets, accounts.demo);
     let server = Server::bind(args.listen).await?;
     let address = server.local_addr()?;
-    let not_yet = targets.iter().map(|_| Err(Problem::NotYet)).collect();
-    let nothing = targets.iter().map(|_| None).collect::<Vec<_>>();
+    let first = Snapshot {
+        outcomes: targets.iter().map(|_| Err(Problem::NotYet)).collect(),
+        last_success: targets.iter().map(|_| None).collect(),
+        failing_since: targets.iter().map(|_| None).collect(),
+        ..Snapshot::default()
+    };
     let exporter = Arc::new(Exporter {
         targets,
         timeout: args.accounts.client.timeout,
@@ -94,7 +98,7 @@ pub async fn run(args: Args) -> Result<ExitCode, String> {
         running: AtomicBool::new(false),
         stopping: watch::Sender::new(false),
     });
-    exporter.publish(not_yet, nothing.clone(), nothing, None, Duration::ZERO);
+    exporter.publish(first);
     // The first round starts now, so the first scrape rarely waits.
     exporter.start_round();
     eprintln!("balance serve: listening on http://{address}/metrics");
@@ -194,35 +198,20 @@ impl Exporter {
             let failing_since = (outcomes.iter().zip(&previous.failing_since))
                 .map(|(outcome, before)| outcome.is_err().then(|| before.unwrap_or(now)))
                 .collect();
-            let finished = Some((Instant::now(), now));
-            exporter.publish(
+            exporter.publish(Snapshot {
                 outcomes,
                 last_success,
                 failing_since,
-                finished,
-                started.elapsed(),
-            );
+                finished: Some((Instant::now(), now)),
+                took: started.elapsed(),
+                ..Snapshot::default()
+            });
             exporter.running.store(false, SeqCst);
         });
     }
 
-    /// Makes a snapshot of a round's results, renders its answers once, and publishes it.
-    fn publish(
-        &self,
-        outcomes: Vec<Outcome>,
-        last_success: Vec<Option<SystemTime>>,
-        failing_since: Vec<Option<SystemTime>>,
-        finished: Option<(Instant, SystemTime)>,
-        took: Duration,
-    ) {
-        let mut snapshot = Snapshot {
-            outcomes,
-            last_success,
-            failing_since,
-            finished,
-            took,
-            ..Snapshot::default()
-        };
+    /// Renders `snapshot`'s answers once, into it, and publishes it.
+    fn publish(&self, mut snapshot: Snapshot) {
         snapshot.metrics = self.render(&snapshot).into();
         let rows: Vec<Row> = (self.targets.iter().zip(&snapshot.outcomes))
             .zip(&snapshot.failing_since)
@@ -233,7 +222,6 @@ impl Exporter {
             })
             .collect();
         snapshot.page_rows = status_page::rows(&rows, self.demo).into();
-        drop(rows);
         self.latest.send_replace(Arc::new(snapshot));
     }
 

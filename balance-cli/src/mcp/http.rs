@@ -259,34 +259,36 @@ async fn admit(State(gate): State<Arc<Gate>>, request: Request, next: Next) -> R
                 false => next.run(request).await,
             }
         }
-        // A GET opens the session's event stream, or resumes it (Last-Event-ID): one at a time.
-        (&Method::GET, Some(id)) => {
-            lock(&gate.unused).remove(&id);
-            if !lock(&gate.streaming).insert(id.clone()) {
-                let why = "Conflict: this session already has its event stream open";
-                return (StatusCode::CONFLICT, why).into_response();
-            }
-            // Made before rmcp runs, so the slot frees even if this request is dropped midway;
-            // after, it frees when the stream's body is dropped.
-            let streaming = gate.streaming.clone();
-            let guard = Guard(move || {
-                lock(&streaming).remove(&id);
-            });
-            let response = next.run(request).await;
-            let body = |body: Body| {
-                Body::new(body.map_frame(move |frame| {
-                    let _held_until_the_body_goes = &guard;
-                    frame
-                }))
-            };
-            response.map(body)
-        }
+        (&Method::GET, Some(id)) => event_stream(&gate, id, request, next).await,
         (_, Some(id)) => {
             lock(&gate.unused).remove(&id);
             next.run(request).await
         }
         (_, None) => next.run(request).await,
     }
+}
+
+/// A GET opens the session's event stream, or resumes it (Last-Event-ID): one at a time, 409
+/// for a second. The slot frees when the stream's body is dropped.
+async fn event_stream(gate: &Gate, id: String, request: Request, next: Next) -> Response {
+    lock(&gate.unused).remove(&id);
+    if !lock(&gate.streaming).insert(id.clone()) {
+        let why = "Conflict: this session already has its event stream open";
+        return (StatusCode::CONFLICT, why).into_response();
+    }
+    // Made before rmcp runs, so the slot frees even if this request is dropped midway.
+    let streaming = gate.streaming.clone();
+    let guard = Guard(move || {
+        lock(&streaming).remove(&id);
+    });
+    let response = next.run(request).await;
+    let body = |body: Body| {
+        Body::new(body.map_frame(move |frame| {
+            let _held_until_the_body_goes = &guard;
+            frame
+        }))
+    };
+    response.map(body)
 }
 
 /// The request with its body read whole (so rmcp reads it from memory), and the body; 413 past
