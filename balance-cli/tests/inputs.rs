@@ -350,12 +350,7 @@ async fn a_name_with_a_control_character_is_refused_at_its_line_and_200k_problem
     // lines, the rest counted, and the known keys said once.
     let keys: String = (0..200_000).map(|i| format!("k{i} = 1\n")).collect();
     std::fs::write(&config, keys).expect("write");
-    let started = std::time::Instant::now();
-    let out = balance()
-        .args(["--config", &config.to_string_lossy()])
-        .output()
-        .expect("runs");
-    let took = started.elapsed();
+    let (out, took) = timed_check(&config);
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
     let lines: Vec<&str> = err.lines().collect();
@@ -395,12 +390,7 @@ fn a_16_mib_config_of_unknown_keys_is_reported_bounded() {
         i += 1;
     }
     std::fs::write(&config, toml).expect("write");
-    let started = std::time::Instant::now();
-    let out = balance()
-        .args(["--config", &config.to_string_lossy()])
-        .output()
-        .expect("runs");
-    let took = started.elapsed();
+    let (out, took) = timed_check(&config);
     assert_eq!(out.status.code(), Some(1));
     assert!(
         out.stderr.len() < 16 << 10,
@@ -417,6 +407,16 @@ fn a_16_mib_config_of_unknown_keys_is_reported_bounded() {
     eprintln!("16 MiB config reported in {took:?}");
     // A debug build; release figures are in the CHANGELOG.
     assert!(took < std::time::Duration::from_secs(20), "took {took:?}");
+}
+
+/// `balance --config FILE` run on `config` with no variables set, and how long it took.
+fn timed_check(config: &std::path::Path) -> (std::process::Output, std::time::Duration) {
+    let started = std::time::Instant::now();
+    let out = balance()
+        .args(["--config", &config.to_string_lossy()])
+        .output()
+        .expect("runs");
+    (out, started.elapsed())
 }
 
 /// A config saved with a byte-order mark: problems keep their true line numbers.

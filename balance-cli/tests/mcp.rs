@@ -17,15 +17,16 @@ fn server(args: &[&str], env: &[(&str, &str)]) -> Command {
     cmd
 }
 
+/// `cmd` started with its stdin, stdout and stderr piped to the test.
+fn spawn_piped(cmd: &mut Command) -> std::process::Child {
+    let piped = cmd.stdin(Stdio::piped()).stdout(Stdio::piped());
+    piped.stderr(Stdio::piped()).spawn().expect("spawn")
+}
+
 /// Sends `requests` one per line, closes stdin, and returns every stdout line parsed, the
 /// stderr text and the exit code.
 fn exchange(cmd: &mut Command, requests: &[Value]) -> (Vec<Value>, String, Option<i32>) {
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
+    let mut child = spawn_piped(cmd);
     let mut stdin = child.stdin.take().expect("stdin");
     let stdout = BufReader::new(child.stdout.take().expect("stdout"));
     let mut lines = stdout.lines();
@@ -256,12 +257,7 @@ fn protocol_edges_are_answered_never_a_crash() {
         r#"{{"jsonrpc":"2.0","id":7,"method":"tools/list","params":{{"pad":"{}"}}}}"#,
         "x".repeat(2 * 1024 * 1024)
     );
-    let mut child = server(&["--demo"], &[])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
+    let mut child = spawn_piped(&mut server(&["--demo"], &[]));
     let mut stdin = child.stdin.take().expect("stdin");
     // Read on a thread, so that a line left unanswered fails the test instead of hanging it.
     let (sender, answers) = std::sync::mpsc::channel();
@@ -483,12 +479,7 @@ fn requests_that_arrived_before_stdin_closed_are_answered() {
     let input: String = requests.iter().map(|r| format!("{r}\n")).collect();
     let mut answered = 0;
     for _ in 0..20 {
-        let mut child = server(&["--demo"], &[])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn");
+        let mut child = spawn_piped(&mut server(&["--demo"], &[]));
         let mut stdin = child.stdin.take().expect("stdin");
         stdin.write_all(input.as_bytes()).expect("write");
         drop(stdin);

@@ -169,6 +169,22 @@ async fn post(server: &Server, headers: &[(&str, &str)], body: String) -> reqwes
     request.send().await.expect("an HTTP answer")
 }
 
+/// Opens a session with the token, and returns its id.
+async fn open_session(server: &Server) -> String {
+    let auth = bearer(TOKEN);
+    let opened = post(
+        server,
+        &[("authorization", &auth)],
+        initialize().to_string(),
+    )
+    .await;
+    assert_eq!(opened.status(), 200);
+    let id = opened.headers()["mcp-session-id"]
+        .to_str()
+        .expect("a session id");
+    id.to_owned()
+}
+
 fn bearer(token: &str) -> String {
     format!("Bearer {token}")
 }
@@ -299,17 +315,7 @@ async fn without_the_token_every_request_gets_401_and_twilio_hears_nothing() {
     }
 
     // A session opened with the token is no key on its own: each request needs the token.
-    let opened = post(
-        &server,
-        &[("authorization", &bearer(TOKEN))],
-        initialize().to_string(),
-    )
-    .await;
-    assert_eq!(opened.status(), 200);
-    let session = opened.headers()["mcp-session-id"]
-        .to_str()
-        .expect("a session id")
-        .to_owned();
+    let session = open_session(&server).await;
     let headers = [
         ("mcp-session-id", session.as_str()),
         ("mcp-protocol-version", "2025-11-25"),
@@ -534,16 +540,7 @@ async fn sequential_calls_never_wait_for_a_delayed_ack() {
         &[("BALANCE_MCP_TOKEN", TOKEN)],
     ));
     let auth = bearer(TOKEN);
-    let opened = post(
-        &server,
-        &[("authorization", &auth)],
-        initialize().to_string(),
-    )
-    .await;
-    let session = opened.headers()["mcp-session-id"]
-        .to_str()
-        .expect("a session id")
-        .to_owned();
+    let session = open_session(&server).await;
     let headers = [
         ("authorization", auth.as_str()),
         ("mcp-session-id", session.as_str()),
@@ -762,16 +759,7 @@ async fn a_session_holds_one_event_stream_at_most() {
     let twilio = httpmock::MockServer::start_async().await;
     let server = against(&twilio.base_url(), &[]);
     let auth = bearer(TOKEN);
-    let opened = post(
-        &server,
-        &[("authorization", &auth)],
-        initialize().to_string(),
-    )
-    .await;
-    let session = opened.headers()["mcp-session-id"]
-        .to_str()
-        .expect("id")
-        .to_owned();
+    let session = open_session(&server).await;
     let initialized = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
     let headers = [
         ("authorization", auth.as_str()),
@@ -1023,16 +1011,7 @@ async fn a_chunked_body_over_the_cap_in_a_session_gets_413() {
     let twilio = httpmock::MockServer::start_async().await;
     let server = against(&twilio.base_url(), &[]);
     let auth = bearer(TOKEN);
-    let opened = post(
-        &server,
-        &[("authorization", &auth)],
-        initialize().to_string(),
-    )
-    .await;
-    let session = opened.headers()["mcp-session-id"]
-        .to_str()
-        .expect("id")
-        .to_owned();
+    let session = open_session(&server).await;
     let address = server
         .url
         .trim_start_matches("http://")

@@ -22,6 +22,24 @@ struct Exporter {
     url: String,
 }
 
+impl Exporter {
+    /// The address it listens on.
+    fn address(&self) -> std::net::SocketAddr {
+        let address = self.url.trim_start_matches("http://");
+        address.parse().expect("address")
+    }
+}
+
+/// A connection to `address` whose receive buffer is small (4 KiB), so that answers it does
+/// not read soon fill it.
+async fn small_buffered(address: std::net::SocketAddr) -> tokio::net::TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket
+        .set_recv_buffer_size(4096)
+        .expect("a small receive buffer");
+    socket.connect(address).await.expect("connect")
+}
+
 impl Drop for Exporter {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -415,11 +433,7 @@ async fn idle_connections_under_a_1024_soft_limit_neither_blind_metrics_nor_stay
         .expect("number");
     assert!(soft > 1024, "the soft limit was not raised: {open_files}");
 
-    let address: std::net::SocketAddr = exporter
-        .url
-        .trim_start_matches("http://")
-        .parse()
-        .expect("address");
+    let address = exporter.address();
     let opened = Instant::now();
     let held: Vec<std::net::TcpStream> = tokio::task::block_in_place(|| {
         (0..1100)
@@ -754,17 +768,8 @@ async fn the_status_page_shows_every_state_in_a_real_browser() {
 async fn a_client_that_never_reads_is_cut_off_after_the_write_timeout() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let exporter = start(&["--demo"], &[]);
-    let address = exporter
-        .url
-        .trim_start_matches("http://")
-        .parse()
-        .expect("address");
-    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
-    socket
-        .set_recv_buffer_size(4096)
-        .expect("a small receive buffer");
-    let stream = socket.connect(address).await.expect("connect");
-    let (mut reader, mut writer) = stream.into_split();
+    let address = exporter.address();
+    let (mut reader, mut writer) = small_buffered(address).await.into_split();
     let requests = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".repeat(4000);
     // Kept open (never dropped) while the test looks: a half-close would end it another way.
     let _writing = tokio::spawn(async move {
@@ -927,17 +932,11 @@ async fn ten_thousand_accounts_serve_many_readers_within_64_mib() {
     assert!(ready < Duration::from_secs(1), "ready in {ready:?}");
     let metrics = scrape(&exporter, Some("60")).await;
     assert_eq!(metrics.matches("twilio_balance{").count(), 10_000);
-    let address: std::net::SocketAddr = exporter
-        .url
-        .trim_start_matches("http://")
-        .parse()
-        .expect("address");
+    let address = exporter.address();
 
     let mut idle = Vec::new();
     for _ in 0..20 {
-        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
-        socket.set_recv_buffer_size(4096).expect("buffer");
-        let mut stream = socket.connect(address).await.expect("connect");
+        let mut stream = small_buffered(address).await;
         let requests = "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".repeat(50);
         stream.write_all(requests.as_bytes()).await.expect("send");
         idle.push(stream);
@@ -982,11 +981,7 @@ async fn four_thousand_non_reading_clients_do_not_blind_metrics() {
         return;
     }
     let exporter = start(&["--demo"], &[]);
-    let address = exporter
-        .url
-        .trim_start_matches("http://")
-        .parse()
-        .expect("address");
+    let address = exporter.address();
     let request = "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".repeat(4_000);
     let attack = never_reading(address, 4_200, request);
     tokio::time::sleep(Duration::from_secs(15)).await;
