@@ -14,6 +14,7 @@ pub mod input;
 pub mod json;
 pub mod mcp;
 pub mod output;
+pub mod rounds;
 pub mod serve;
 pub mod server;
 pub mod status_page;
