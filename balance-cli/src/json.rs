@@ -1,6 +1,7 @@
 //! The JSON both programs give for an account: its balance ([`BalanceJson`]: a `balance
 //! --format json` line, an MCP tool's result) or why it has none ([`Failure`]).
 
+use crate::fetch::Outcome;
 use balance_api::{AccountSid, Balance, Decimal};
 use serde::Serialize;
 
@@ -98,4 +99,29 @@ impl BalanceJson {
 /// Whether `balance` is below `min`; a balance Twilio did not give (a subaccount's) never is.
 pub fn is_below(balance: &Balance, min: Option<Decimal>) -> bool {
     matches!((balance.amount(), min), (Some(amount), Some(min)) if amount < min)
+}
+
+/// What an account's outcome comes to, judged against its minimum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    /// At or above its minimum, or with no minimum.
+    Ok,
+    /// Below its minimum.
+    BelowMin,
+    /// A subaccount, billed to its parent.
+    NoBalance,
+    /// Not read: the fetch failed, or has not ended.
+    Unreadable,
+}
+
+impl State {
+    /// The state of `outcome` for an account whose minimum is `min`.
+    pub fn of(outcome: &Outcome, min: Option<Decimal>) -> Self {
+        match outcome {
+            Err(_) => Self::Unreadable,
+            Ok(b) if b.amount().is_none() => Self::NoBalance,
+            Ok(b) if is_below(b, min) => Self::BelowMin,
+            Ok(_) => Self::Ok,
+        }
+    }
 }

@@ -2,14 +2,17 @@
 //! `balance_api::Client`), and the endpoint's documentation as resources (see `resources.rs`),
 //! over stdio (`stdio.rs`) or Streamable HTTP (`http.rs`).
 
+mod fleet;
 pub mod http;
 mod resources;
 pub mod stdio;
 
 use crate::accounts::Target;
-use crate::fetch::{self, Problem};
-use crate::json::{BalanceJson, Failure};
-use balance_api::{AccountSid, Balance};
+use crate::fetch::{self, Outcome, Problem};
+use crate::json::BalanceJson;
+use crate::rounds::{Round, Rounds};
+use balance_api::{AccountSid, Balance, Decimal};
+use fleet::{BatchEntry, Counts, Cursor, DEFAULT_LIMIT, Listing, MAX_ARGUMENT_CHARS, MAX_LIMIT};
 use rmcp::handler::server::{router::tool::ToolRouter, wrapper::Parameters};
 use rmcp::model::{
     Implementation, ListResourcesResult, PaginatedRequestParams, ReadResourceRequestParams,
@@ -19,7 +22,7 @@ use rmcp::service::RequestContext;
 use rmcp::{ErrorData, Json, RoleServer, ServerHandler, schemars, tool, tool_handler, tool_router};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 /// Arguments of `get_balance`.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -44,11 +47,47 @@ fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GetBalancesArgs {
-    /// The Account SIDs (or configured names) to read, 1 to 100 of them, e.g. every subaccount
-    /// of the parent. Omit it for every configured account.
+    /// The Account SIDs (or configured names) to read now, 1 to 100 of them, e.g. every
+    /// subaccount of the parent. Omit it for every configured account.
     #[serde(default, deserialize_with = "present")]
     #[schemars(with = "Vec<AccountSid>", length(min = 1, max = 100), transform = drop_default)]
     pub account_sids: Option<Vec<String>>,
+    /// Only the accounts in this state: attention is below_min or unreadable, ok is at or
+    /// above the minimum, no_balance a subaccount billed to its parent. Default: all (attention
+    /// for over 20 configured accounts and no account_sids).
+    #[serde(default, deserialize_with = "present")]
+    #[schemars(with = "Listing", transform = drop_default)]
+    pub state: Option<Listing>,
+    /// Only the accounts whose configured name starts with this.
+    #[serde(default, deserialize_with = "present")]
+    #[schemars(with = "String", length(max = 256), transform = drop_default)]
+    pub name_prefix: Option<String>,
+    /// At most this many entries (1 to 100, default 50); a page also ends before 16 KB.
+    #[serde(default, deserialize_with = "present")]
+    #[schemars(schema_with = "limit", transform = drop_default)]
+    pub limit: Option<usize>,
+    /// The previous answer's next_cursor, to go on; pass the same other arguments with it.
+    #[serde(default, deserialize_with = "present")]
+    #[schemars(with = "String", length(max = 256), transform = drop_default)]
+    pub cursor: Option<String>,
+}
+
+/// Arguments of `list_accounts`.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListAccountsArgs {
+    /// Only the accounts whose name starts with this.
+    #[serde(default, deserialize_with = "present")]
+    #[schemars(with = "String", length(max = 256), transform = drop_default)]
+    pub name_prefix: Option<String>,
+    /// At most this many entries (1 to 100, default 50); a page also ends before 16 KB.
+    #[serde(default, deserialize_with = "present")]
+    #[schemars(schema_with = "limit", transform = drop_default)]
+    pub limit: Option<usize>,
+    /// The previous answer's next_cursor, to go on; pass the same name_prefix with it.
+    #[serde(default, deserialize_with = "present")]
+    #[schemars(with = "String", length(max = 256), transform = drop_default)]
+    pub cursor: Option<String>,
 }
 
 /// `#[serde(default)]` makes schemars write `"default": null`, which is not a valid SID.
@@ -56,24 +95,101 @@ fn drop_default(schema: &mut schemars::Schema) {
     schema.remove("default");
 }
 
-/// One account of a batch: its balance, or why it could not be read.
-#[derive(Debug, Serialize, schemars::JsonSchema)]
-pub struct BatchEntry {
-    /// The account asked for.
-    pub account_sid: AccountSid,
-    /// The balance, when it could be read.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub result: Option<BalanceJson>,
-    /// Why it could not be read.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<Failure>,
+// Bounds in the standard vocabulary: schemars's `"format": "uint"` is no JSON Schema format.
+fn limit(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({ "type": "integer", "minimum": 1, "maximum": MAX_LIMIT })
 }
 
-/// The balances of a batch, in the order asked.
+/// Balances of many accounts, a page at a time.
 #[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct Balances {
-    /// One entry per account asked for, in order.
+    /// This page's accounts, in the order of the config (or of account_sids).
     pub balances: Vec<BatchEntry>,
+    /// Which states this answer lists.
+    pub listing: Listing,
+    /// How many accounts the listing holds, over all pages.
+    #[schemars(schema_with = "fleet::count")]
+    pub matched: usize,
+    /// How many of the accounts asked about (within name_prefix) are in each state.
+    pub counts: Counts,
+    /// Call again with this and the same other arguments for the next page; absent on the last.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+    /// When these balances were read (RFC 3339, UTC).
+    pub fetched_at: String,
+    /// Their age in seconds when this answer was made.
+    #[schemars(schema_with = "fleet::count")]
+    pub age_seconds: u64,
+    /// Whether a newer round of reads was running (its results are not in this answer).
+    pub refreshing: bool,
+}
+
+/// Configured accounts, a page at a time.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct AccountList {
+    /// This page's accounts, in the config's order.
+    pub accounts: Vec<Listed>,
+    /// How many accounts match, over all pages.
+    #[schemars(schema_with = "fleet::count")]
+    pub matched: usize,
+    /// Call again with this and the same name_prefix for the next page; absent on the last.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// A configured account.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct Listed {
+    /// Its name in the config file.
+    pub name: String,
+    /// Its Account SID.
+    pub account_sid: AccountSid,
+    /// The minimum its balance is checked against, as an exact decimal string.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min: Option<String>,
+}
+
+/// What a call asks of a listing: which states, which names, from where, how many.
+struct Ask {
+    listing: Listing,
+    prefix: Option<String>,
+    cursor: Cursor,
+    limit: usize,
+}
+
+impl Ask {
+    /// The listing `arguments` (all but the cursor and limit) ask for; a bad argument is
+    /// refused with its name.
+    fn new(
+        arguments: &impl std::hash::Hash,
+        listing: Listing,
+        prefix: &Option<String>,
+        cursor: &Option<String>,
+        limit: Option<usize>,
+    ) -> Result<Self, String> {
+        let limit = limit.unwrap_or(DEFAULT_LIMIT);
+        if !(1..=MAX_LIMIT).contains(&limit) {
+            return Err(format!("limit must be 1 to {MAX_LIMIT}"));
+        }
+        for (field, text) in [("name_prefix", prefix), ("cursor", cursor)] {
+            if text
+                .as_ref()
+                .is_some_and(|t| t.chars().count() > MAX_ARGUMENT_CHARS)
+            {
+                return Err(format!("{field}: at most {MAX_ARGUMENT_CHARS} characters"));
+            }
+        }
+        let start = Cursor::start(arguments);
+        Ok(Self {
+            listing,
+            prefix: prefix.clone(),
+            cursor: match cursor {
+                Some(text) => start.resume(text)?,
+                None => start,
+            },
+            limit,
+        })
+    }
 }
 
 /// The server: the accounts it reads (a config file's, or the credentials' own), its limits,
@@ -82,32 +198,60 @@ pub struct Balances {
 pub struct BalanceServer {
     /// The first reads any SID not configured, unless a config file named them all.
     accounts: Arc<Vec<Target>>,
-    configured: bool,
+    /// A config file's accounts, read in rounds shared by the calls about all of them.
+    fleet: Option<Arc<Rounds<Round>>>,
     demo: bool,
     /// Time for one tool call as a whole; a batch answers with what finished by then.
     call_timeout: Duration,
     tool_router: ToolRouter<Self>,
 }
 
+/// How many configured names the server lists at most, anywhere (the tools' schemas, its
+/// instructions, an error): with thousands of accounts, the list would be the whole answer.
+const NAMES_LISTED: usize = 20;
+
+/// The most bytes the listed names may take together in a schema.
+const NAMES_BYTES: usize = 400;
+
+/// Whether the configured names go in the schemas and instructions, or are found with
+/// `list_accounts`.
+fn names_fit(names: &[&str]) -> bool {
+    names.len() <= NAMES_LISTED && names.iter().map(|n| n.len() + 3).sum::<usize>() <= NAMES_BYTES
+}
+
 #[tool_router]
 impl BalanceServer {
-    /// Serves the balances of `accounts` (at least one): a config file's when `configured`,
-    /// else the credentials' own account, whose client also reads any other SID asked for;
-    /// `demo` marks every result as demo data.
-    pub fn new(
-        accounts: Vec<Target>,
-        configured: bool,
-        demo: bool,
-        call_timeout: Duration,
-    ) -> Self {
-        let mut tool_router = Self::tool_router();
-        if configured {
-            name_accounts(&mut tool_router, &names(&accounts));
-        }
+    /// Serves the balance of the credentials' own account (the first of `accounts`), whose
+    /// client also reads any other SID asked for; `demo` marks every result as demo data.
+    pub fn new(accounts: Vec<Target>, demo: bool, call_timeout: Duration) -> Self {
+        let mut tool_router = tools();
+        tool_router.remove_route("list_accounts");
         Self {
             accounts: Arc::new(accounts),
-            configured,
+            fleet: None,
             demo,
+            call_timeout,
+            tool_router,
+        }
+    }
+
+    /// Serves a config file's `accounts`. Calls about all of them are answered from rounds of
+    /// reads shared by calls close together: a round is served for `cache`, and cut off after
+    /// `limit`.
+    pub fn configured(
+        accounts: Vec<Target>,
+        call_timeout: Duration,
+        limit: Option<Duration>,
+        cache: Duration,
+    ) -> Self {
+        let mut tool_router = tools();
+        name_accounts(&mut tool_router, &names(&accounts));
+        let make = |_: &[Target], _: Option<&Round>, round: Round| round;
+        let fleet = Rounds::new(accounts.clone(), limit, cache, make);
+        Self {
+            accounts: Arc::new(accounts),
+            fleet: Some(fleet),
+            demo: false,
             call_timeout,
             tool_router,
         }
@@ -118,8 +262,9 @@ impl BalanceServer {
     /// configured pass for a configured one.
     fn target(&self, text: &str) -> Result<Target, String> {
         let found = |matches: &dyn Fn(&Target) -> bool| self.accounts.iter().find(|t| matches(t));
-        match (text.parse::<AccountSid>(), self.configured) {
-            (Ok(account), configured) => match found(&|t| t.account == account) {
+        let configured = self.fleet.is_some();
+        match text.parse::<AccountSid>() {
+            Ok(account) => match found(&|t| t.account == account) {
                 Some(target) => Ok(target.clone()),
                 None if configured => Err(format!(
                     "{account} is not an account of this server's config file"
@@ -131,7 +276,7 @@ impl BalanceServer {
                     client: self.accounts[0].client.clone(),
                 }),
             },
-            (Err(e), configured) => match found(&|t| t.name.as_deref() == Some(text)) {
+            Err(e) => match found(&|t| t.name.as_deref() == Some(text)) {
                 Some(target) => Ok(target.clone()),
                 None if configured => Err(unknown_name(text, &e, &names(&self.accounts))),
                 None => Err(e.to_string()),
@@ -145,11 +290,11 @@ impl BalanceServer {
     }
 
     #[tool(
-        description = "Read the current balance of a Twilio account: the parent account of the \
-            configured credentials (omit account_sid), or one of its subaccounts (pass its \
-            Account SID). Returns the amount as an exact decimal string with its currency. \
-            Subaccounts usually carry no balance of their own (the parent's balance pays for \
-            them), and Twilio notes that balance changes may take a while to show.",
+        description = "Read the current balance of a Twilio account, now: the credentials' own \
+            account (omit account_sid), or one of its subaccounts (pass its Account SID). The \
+            amount is an exact decimal string with its currency. A subaccount usually has no \
+            balance of its own (its parent pays), and Twilio notes that balance changes may \
+            take a while to show.",
         annotations(
             read_only_hint = true,
             destructive_hint = false,
@@ -173,10 +318,11 @@ impl BalanceServer {
     }
 
     #[tool(
-        description = "Read the balances of up to 100 Twilio accounts at once, e.g. every \
-            subaccount, to answer questions such as which ones are low. Each account gets its \
-            balance or its own error, in the order given; one failure does not fail the rest. \
-            Subaccounts usually carry no balance of their own.",
+        description = "Balances of many Twilio accounts, e.g. to find the low ones: up to 100 \
+            in account_sids (read now; e.g. every subaccount of a parent), or every configured \
+            account (read in rounds shared by calls close together; fetched_at and age_seconds \
+            say when). Filters by state and name prefix, counts by state, pages with a cursor. \
+            Each account has its balance or its own error.",
         annotations(
             read_only_hint = true,
             destructive_hint = false,
@@ -188,21 +334,77 @@ impl BalanceServer {
         &self,
         Parameters(args): Parameters<GetBalancesArgs>,
     ) -> Result<Json<Balances>, String> {
-        let targets = match &args.account_sids {
-            None if self.configured => self.accounts.to_vec(),
-            None => return Err("account_sids: name 1 to 100 Account SIDs".into()),
-            Some(texts) if !(1..=100).contains(&texts.len()) => {
-                return Err("account_sids must hold 1 to 100 Account SIDs".into());
-            }
-            // Every account is checked before the first request.
-            Some(texts) => (texts.iter().enumerate())
-                .map(|(i, text)| {
-                    self.target(text)
-                        .map_err(|e| format!("account_sids[{i}]: {e}"))
-                })
-                .collect::<Result<Vec<Target>, String>>()?,
+        let many = self.accounts.len() > NAMES_LISTED;
+        let listing = match (args.state, &args.account_sids, &self.fleet) {
+            (Some(listing), _, _) => listing,
+            (None, None, Some(_)) if many => Listing::Attention,
+            (None, _, _) => Listing::All,
         };
-        // One request per account, however often the call names it.
+        let arguments = (&args.account_sids, listing, &args.name_prefix);
+        let ask = Ask::new(
+            &arguments,
+            listing,
+            &args.name_prefix,
+            &args.cursor,
+            args.limit,
+        )?;
+        match (&args.account_sids, &self.fleet) {
+            (Some(texts), _) => self.read_now(texts, &ask).await.map(Json),
+            (None, Some(fleet)) => self.read_in_rounds(fleet, &ask).await.map(Json),
+            (None, None) => Err("account_sids: name 1 to 100 Account SIDs".into()),
+        }
+    }
+
+    #[tool(
+        description = "List the configured accounts (name, Account SID, minimum), a page at a \
+            time, optionally only those whose name starts with name_prefix. Reads nothing from \
+            Twilio; get_balances gives their balances.",
+        annotations(
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = false
+        )
+    )]
+    async fn list_accounts(
+        &self,
+        Parameters(args): Parameters<ListAccountsArgs>,
+    ) -> Result<Json<AccountList>, String> {
+        let ask = Ask::new(
+            &args.name_prefix,
+            Listing::All,
+            &args.name_prefix,
+            &args.cursor,
+            args.limit,
+        )?;
+        let prefix = ask.prefix.as_deref().unwrap_or("");
+        let items = (self.accounts.iter().enumerate()).map(|(at, target)| {
+            let name = target.name.as_deref().unwrap_or("");
+            (at, name.starts_with(prefix).then_some((name, target)))
+        });
+        let page = fleet::page(items, &ask.cursor, ask.limit, |(name, target)| Listed {
+            name: name.to_owned(),
+            account_sid: target.account.clone(),
+            min: target.min.map(|m| m.to_string()),
+        });
+        Ok(Json(AccountList {
+            accounts: page.entries,
+            matched: page.matched,
+            next_cursor: page.next_cursor,
+        }))
+    }
+}
+
+impl BalanceServer {
+    /// `texts` read now (each account once, however often named), listed as `ask` says.
+    async fn read_now(&self, texts: &[String], ask: &Ask) -> Result<Balances, String> {
+        if !(1..=100).contains(&texts.len()) {
+            return Err("account_sids must hold 1 to 100 Account SIDs".into());
+        }
+        // Every account is checked before the first request.
+        let targets = (texts.iter().enumerate())
+            .map(|(i, text)| (self.target(text)).map_err(|e| format!("account_sids[{i}]: {e}")))
+            .collect::<Result<Vec<Target>, String>>()?;
         let mut unique: Vec<Target> = Vec::new();
         let slots: Vec<usize> = (targets.iter())
             .map(
@@ -215,22 +417,72 @@ impl BalanceServer {
                 },
             )
             .collect();
+        let read_at = SystemTime::now();
         let outcomes = self.fetch(&unique).await;
-        let balances = (targets.into_iter().zip(slots))
-            .map(|(target, slot)| match &outcomes[slot] {
-                Ok(balance) => BatchEntry {
-                    result: Some(self.result(&target, balance)),
-                    account_sid: target.account,
-                    error: None,
-                },
-                Err(problem) => BatchEntry {
-                    account_sid: target.account,
-                    result: None,
-                    error: Some(problem.failure(self.describe(problem))),
-                },
-            })
-            .collect();
-        Ok(Json(Balances { balances }))
+        let rows = targets
+            .iter()
+            .zip(slots.iter().map(|&slot| &outcomes[slot]));
+        Ok(self.answer(rows, ask, read_at, false))
+    }
+
+    /// Every configured account, from the latest round (or the one this call starts or joins,
+    /// if it ends within the call's time), listed as `ask` says.
+    async fn read_in_rounds(
+        &self,
+        fleet: &Arc<Rounds<Round>>,
+        ask: &Ask,
+    ) -> Result<Balances, String> {
+        let round = fleet.current(self.call_timeout).await;
+        let Some((_, read_at)) = round.finished else {
+            return Err(format!(
+                "not read yet: the first round of reads ({} accounts) is still running after \
+                 {}; it goes on, so ask again shortly",
+                fleet.targets().len(),
+                humantime::format_duration(self.call_timeout)
+            ));
+        };
+        let rows = fleet.targets().iter().zip(&round.outcomes);
+        Ok(self.answer(rows, ask, read_at, fleet.running()))
+    }
+
+    /// The page `ask` asks for of `rows`, read at `read_at`.
+    fn answer<'a>(
+        &self,
+        rows: impl Iterator<Item = (&'a Target, &'a Outcome)>,
+        ask: &Ask,
+        read_at: SystemTime,
+        refreshing: bool,
+    ) -> Balances {
+        let mut counts = Counts::default();
+        let items = fleet::states(rows, ask.prefix.as_deref(), ask.listing, &mut counts);
+        let page = fleet::page(items, &ask.cursor, ask.limit, |(target, outcome)| {
+            self.entry(target, outcome).bounded()
+        });
+        Balances {
+            balances: page.entries,
+            listing: ask.listing,
+            matched: page.matched,
+            counts,
+            next_cursor: page.next_cursor,
+            fetched_at: humantime::format_rfc3339_seconds(read_at).to_string(),
+            age_seconds: read_at.elapsed().map_or(0, |age| age.as_secs()),
+            refreshing,
+        }
+    }
+
+    fn entry(&self, target: &Target, outcome: &Outcome) -> BatchEntry {
+        match outcome {
+            Ok(balance) => BatchEntry {
+                result: Some(self.result(target, balance)),
+                account_sid: target.account.clone(),
+                error: None,
+            },
+            Err(problem) => BatchEntry {
+                account_sid: target.account.clone(),
+                result: None,
+                error: Some(problem.failure(self.describe(problem))),
+            },
+        }
     }
 
     /// The problem as the tool's text: one line, with the request id when there is one, and
@@ -253,41 +505,72 @@ impl BalanceServer {
 
     fn result(&self, target: &Target, balance: &Balance) -> BalanceJson {
         let name = target.name.as_deref();
-        BalanceJson::new(&target.account, name, balance, target.min, self.demo)
+        let min: Option<Decimal> = target.min;
+        BalanceJson::new(&target.account, name, balance, min, self.demo)
     }
 }
 
-/// The configured accounts' names, in file order.
-/// How many configured names an error lists at most: with thousands of accounts, the list
-/// would be the whole answer.
-const NAMES_SHOWN: usize = 20;
+/// The tools, their schemas cut to what a client needs, since an assistant reads them all on
+/// every turn: an output schema keeps its shape (types, bounds, required fields) and leaves the
+/// meaning to the tool's description; no schema names its dialect (2020-12 is MCP's default).
+fn tools() -> ToolRouter<BalanceServer> {
+    fn strip(value: &mut serde_json::Value, key: &str) {
+        match value {
+            serde_json::Value::Object(map) => {
+                map.remove(key);
+                map.values_mut().for_each(|v| strip(v, key));
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(|v| strip(v, key)),
+            _ => {}
+        }
+    }
+    let mut router = BalanceServer::tool_router();
+    for route in router.map.values_mut() {
+        let mut input = (*route.attr.input_schema).clone();
+        input.remove("$schema");
+        route.attr.input_schema = Arc::new(input);
+        if let Some(output) = &route.attr.output_schema {
+            let mut output = serde_json::Value::Object((**output).clone());
+            strip(&mut output, "description");
+            strip(&mut output, "$schema");
+            if let serde_json::Value::Object(output) = output {
+                route.attr.output_schema = Some(Arc::new(output));
+            }
+        }
+    }
+    router
+}
 
 /// Why `text` names no configured account: a case-insensitive match as a suggestion, else the
-/// first [`NAMES_SHOWN`] names and how many more there are.
+/// first [`NAMES_LISTED`] names and how many more there are.
 fn unknown_name(text: &str, not_sid: &balance_api::InvalidSid, names: &[&str]) -> String {
     if let Some(close) = names.iter().find(|n| n.eq_ignore_ascii_case(text)) {
         return format!(
             "no account is named {text:?}; did you mean {close:?}? (names match exactly)"
         );
     }
-    let shown = names[..names.len().min(NAMES_SHOWN)].join(", ");
-    match names.len().saturating_sub(NAMES_SHOWN) {
+    let shown = names[..names.len().min(NAMES_LISTED)].join(", ");
+    match names.len().saturating_sub(NAMES_LISTED) {
         0 => format!("{not_sid}; the configured names are {shown}"),
         more => format!("{not_sid}; the configured names include {shown}, and {more} more"),
     }
 }
 
+/// The configured accounts' names, in file order.
 fn names(accounts: &[Target]) -> Vec<&str> {
     accounts.iter().filter_map(|t| t.name.as_deref()).collect()
 }
 
-/// A config file's names in the tools' input schemas, beside the SID form, so an assistant
-/// knows what it may ask for.
+/// A config file's names in the tools' input schemas, beside the SID form, so that an
+/// assistant knows what it may ask for; when they do not fit, any name, found with
+/// `list_accounts`.
 fn name_accounts(router: &mut ToolRouter<BalanceServer>, names: &[&str]) {
-    let either = |sid: &serde_json::Value| {
-        serde_json::json!({"anyOf": [sid, {"type": "string", "enum": names}],
-            "description": format!("An Account SID, or one of the configured accounts: {}", names.join(", "))})
+    let name = match names_fit(names) {
+        true => serde_json::json!({"type": "string", "enum": names}),
+        false => serde_json::json!({"type": "string", "minLength": 1,
+            "description": "A configured account's name (list_accounts finds them)"}),
     };
+    let either = |sid: &serde_json::Value| serde_json::json!({"anyOf": [sid, name]});
     for (tool, field, nested) in [
         ("get_balance", "account_sid", false),
         ("get_balances", "account_sids", true),
@@ -313,15 +596,23 @@ impl ServerHandler for BalanceServer {
     fn get_info(&self) -> ServerConfig {
         let mut instructions = String::from(
             "Reads Twilio account balances (read-only). get_balance for one account (the \
-             credentials' own when account_sid is omitted), get_balances for up to 100. The \
+             credentials' own when account_sid is omitted), get_balances for many. The \
              endpoint's documentation (its OpenAPI description, where that came from, and a \
              Markdown reference) is available as resources.",
         );
-        if self.configured {
+        if self.fleet.is_some() {
+            let names = names(&self.accounts);
+            let named = match names_fit(&names) {
+                true => format!("Configured accounts: {}.", names.join(", ")),
+                false => format!(
+                    "{} configured accounts: list_accounts finds them by name.",
+                    names.len()
+                ),
+            };
             instructions.push_str(&format!(
-                " Configured accounts, each billed on its own or through its parent: {}. \
-                 get_balances with no arguments reads them all.",
-                names(&self.accounts).join(", ")
+                " {named} Each is billed on its own or through its parent. get_balances with \
+                 no arguments answers about all of them: counts by state, and the accounts \
+                 (on a large config, those that need attention), a page at a time."
             ));
         }
         if self.demo {
@@ -391,7 +682,7 @@ mod tests {
         let own = crate::accounts::with_client(&client, Vec::new(), None);
         let (server_io, client_io) = tokio::io::duplex(4096);
         let server = tokio::spawn(async move {
-            BalanceServer::new(own, false, false, Duration::from_secs(30))
+            BalanceServer::new(own, false, Duration::from_secs(30))
                 .serve(server_io)
                 .await
                 .ok()
@@ -441,25 +732,109 @@ mod tests {
         format!(r#"{{"account_sid":"{sid}","balance":"12.3400","currency":"EUR"}}"#)
     }
 
-    /// A configured server of `count` accounts named `acct-N`, plus one whose name is spelt
-    /// like another SID.
-    fn configured(count: u32) -> BalanceServer {
+    /// A configured server of `names`, the i-th with the SID `AC{i:032x}`, read from `base_url`
+    /// with a 1.00 minimum.
+    fn named(names: Vec<String>, base_url: &str) -> BalanceServer {
         let creds =
             balance_api::Credentials::auth_token(SID.parse().expect("sid"), TOKEN).expect("creds");
         let client = balance_api::Client::builder()
             .credentials(creds)
+            .base_url(base_url)
+            .retry(balance_api::RetryPolicy::none())
             .build()
             .expect("client");
-        let target = |name: String, i: u32| Target {
-            name: Some(name),
-            account: format!("AC{i:032x}").parse().expect("sid"),
-            min: None,
-            client: client.clone(),
-        };
-        let mut accounts: Vec<Target> =
-            (0..count).map(|i| target(format!("acct-{i}"), i)).collect();
-        accounts.push(target(SUB.to_owned(), 999_999));
-        BalanceServer::new(accounts, true, false, Duration::from_secs(30))
+        let accounts = (names.into_iter().enumerate())
+            .map(|(i, name)| Target {
+                name: Some(name),
+                account: format!("AC{i:032x}").parse().expect("sid"),
+                min: Some(Decimal::ONE),
+                client: client.clone(),
+            })
+            .collect();
+        BalanceServer::configured(
+            accounts,
+            Duration::from_secs(30),
+            None,
+            Duration::from_secs(60),
+        )
+    }
+
+    /// A configured server of `count` accounts named `acct-N`, plus one whose name is spelt
+    /// like another SID.
+    fn configured(count: u32) -> BalanceServer {
+        let mut names: Vec<String> = (0..count).map(|i| format!("acct-{i}")).collect();
+        names.push(SUB.to_owned());
+        named(names, "https://api.twilio.com")
+    }
+
+    /// What `server` answers to `tools/list`, as JSON text.
+    fn tools_list(server: &BalanceServer) -> String {
+        let tools = server.tool_router.list_all();
+        serde_json::to_string(&rmcp::model::ListToolsResult::with_all_items(tools)).expect("JSON")
+    }
+
+    #[test]
+    fn names_stay_in_the_schemas_while_they_fit() {
+        // 20 names of 17 bytes: at the limit of both the count and the bytes.
+        let twenty: Vec<String> = (0..20).map(|i| format!("customer-acct-{i:03}")).collect();
+        let listed = tools_list(&named(twenty.clone(), "https://api.twilio.com"));
+        assert!(listed.contains("\"customer-acct-019\""), "{listed}");
+        assert!(listed.len() <= 8 * 1024, "{} bytes", listed.len());
+        let mut more = twenty.clone();
+        more.push("customer-acct-020".into());
+        let long = vec!["n".repeat(401)];
+        for names in [more, long] {
+            let listed = tools_list(&named(names, "https://api.twilio.com"));
+            assert!(
+                !listed.contains("customer-acct-0") && !listed.contains("nnnn"),
+                "{listed}"
+            );
+            assert!(listed.contains("list_accounts finds them"), "{listed}");
+        }
+    }
+
+    /// Every answer fits [`fleet::ANSWER_BYTES`], however long what Twilio or the config says.
+    #[tokio::test]
+    async fn every_answer_fits_its_bound_whatever_the_texts() {
+        let twilio = MockServer::start_async().await;
+        let body = json!({"account_sid": null, "balance": "0.50", "currency": "€".repeat(5_000)});
+        twilio
+            .mock_async(|when, then| {
+                when.any_request();
+                then.status(200)
+                    .header("twilio-request-id", "RQ0123456789abcdef0123456789abcdef")
+                    .body(body.to_string());
+            })
+            .await;
+        let names: Vec<String> = (0..100)
+            .map(|i| format!("{i}-\"{}\"", "q".repeat(3_000)))
+            .collect();
+        let server = named(names, &twilio.base_url());
+        let (server_io, client_io) = tokio::io::duplex(1 << 20);
+        let _server = tokio::spawn(async move { server.serve(server_io).await.ok() });
+        let client = ().serve(client_io).await.expect("initialized");
+        let mut cursor = Value::Null;
+        let mut seen = 0;
+        for args in [json!({}), json!({"state": "below_min", "limit": 100})] {
+            loop {
+                let mut args = args.clone();
+                if cursor.is_string() {
+                    args["cursor"] = cursor.clone();
+                }
+                let params = CallToolRequestParams::new("get_balances")
+                    .with_arguments(args.as_object().cloned().expect("object"));
+                let result = client.call_tool(params).await.expect("answer");
+                let bytes = serde_json::to_string(&result).expect("JSON").len();
+                assert!(bytes + 100 <= fleet::ANSWER_BYTES, "{bytes} bytes");
+                let structured = result.structured_content.expect("structured");
+                seen += structured["balances"].as_array().map_or(0, Vec::len);
+                cursor = structured["next_cursor"].clone();
+                if cursor.is_null() {
+                    break;
+                }
+            }
+        }
+        assert_eq!(seen, 200, "every account, in both listings");
     }
 
     #[test]

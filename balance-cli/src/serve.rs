@@ -9,8 +9,8 @@
 
 use crate::accounts::{AccountArgs, Target};
 use crate::fetch::Problem;
-use crate::rounds::{self, Round, Rounds};
 use crate::output::{Report, gauge};
+use crate::rounds::{self, Round, Rounds};
 use crate::server::Server;
 use crate::status_page::{self, Row};
 use axum::body::{Body, Bytes};
@@ -146,12 +146,7 @@ fn shared_body<const N: usize>(parts: [Bytes; N]) -> Body {
 }
 
 /// `round` with what earlier rounds leave standing, its answers rendered once.
-fn snapshot(
-    targets: &[Target],
-    demo: bool,
-    previous: Option<&Snapshot>,
-    round: Round,
-) -> Snapshot {
+fn snapshot(targets: &[Target], demo: bool, previous: Option<&Snapshot>, round: Round) -> Snapshot {
     let at = round.finished.map(|(_, at)| at);
     let before = |i: usize, of: fn(&Snapshot) -> &Vec<Option<SystemTime>>| {
         previous.and_then(|p| of(p).get(i).copied().flatten())

@@ -493,3 +493,227 @@ fn requests_that_arrived_before_stdin_closed_are_answered() {
     }
     assert_eq!(answered, 20, "runs with every request answered");
 }
+
+/// A `balance-mcp --config` session over stdio, asked one request at a time.
+struct Session {
+    child: std::process::Child,
+    stdin: std::process::ChildStdin,
+    lines: std::io::Lines<BufReader<std::process::ChildStdout>>,
+    next_id: u64,
+}
+
+impl Session {
+    /// `cmd` started and initialized; the initialize answer's size in bytes.
+    fn open(cmd: &mut Command) -> (Self, usize) {
+        let mut child = spawn_piped(cmd);
+        let stdin = child.stdin.take().expect("stdin");
+        let lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        let mut session = Self {
+            child,
+            stdin,
+            lines,
+            next_id: 1,
+        };
+        let (_, bytes) = session.send(initialize("2025-06-18"));
+        writeln!(session.stdin, "{}", initialized()).expect("write");
+        (session, bytes)
+    }
+
+    /// Sends `request` and returns its answer with the answer's size in bytes.
+    fn send(&mut self, request: Value) -> (Value, usize) {
+        writeln!(self.stdin, "{request}").expect("write");
+        self.stdin.flush().expect("flush");
+        let line = self.lines.next().expect("an answer").expect("read");
+        let answer: Value = serde_json::from_str(&line).expect("JSON");
+        assert_eq!(answer["id"], request["id"], "{line}");
+        (answer, line.len())
+    }
+
+    /// `tools/call` of `tool`: its structured result (or its error text), and the answer's size.
+    fn call(&mut self, tool: &str, arguments: Value) -> (Value, usize) {
+        self.next_id += 1;
+        let (answer, bytes) = self.send(call(self.next_id, tool, arguments));
+        let result = &answer["result"];
+        match result["isError"].as_bool() {
+            Some(false) => (result["structuredContent"].clone(), bytes),
+            _ => (json!({"error": result["content"][0]["text"]}), bytes),
+        }
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A config of `count` accounts named `acct-00000` on, all read with one token from the
+/// environment: every 7th has a minimum of 2.00 (the loopback Twilio says 1.00 USD for all), the
+/// second exactly 1.00 (not below it), the others 0.50. Returns the file and the low SIDs.
+fn fleet(dir: &std::path::Path, count: usize) -> (String, Vec<String>) {
+    use std::fmt::Write as _;
+    let (mut text, mut low) = (String::new(), Vec::new());
+    for i in 0..count {
+        let min = match i {
+            _ if i % 7 == 0 => "2.00",
+            1 => "1.00",
+            _ => "0.50",
+        };
+        if i % 7 == 0 {
+            low.push(sid(i + 1));
+        }
+        let _ = write!(
+            text,
+            "[[account]]\nname = \"acct-{i:05}\"\naccount_sid = \"{}\"\nauth_token_env = \"FLEET_TOKEN\"\nmin = \"{min}\"\n\n",
+            sid(i + 1)
+        );
+    }
+    let file = dir.join("fleet.toml");
+    std::fs::write(&file, text).expect("write");
+    (file.to_string_lossy().into_owned(), low)
+}
+
+fn fleet_server(config: &str, twilio: &loopback::Twilio, cache: &str) -> Command {
+    let args = [
+        "--config",
+        config,
+        "--base-url",
+        &twilio.url,
+        "--concurrency",
+        "32",
+        "--timeout",
+        "120",
+        "--cache",
+        cache,
+    ];
+    server(&args, &[("FLEET_TOKEN", "fleet-token-0123456789abcdef01")])
+}
+
+fn sids_of(answer: &Value, list: &str) -> Vec<String> {
+    let entries = answer[list].as_array().cloned().unwrap_or_default();
+    (entries.iter())
+        .map(|e| e["account_sid"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+/// 10,000 configured accounts, as an agency would have: what an assistant reads stays small
+/// (initialize and tools/list at most 8 KB, every answer at most 16 KB), "below minimum" finds
+/// exactly the low accounts a page at a time, and every call within `--cache` is answered from
+/// one round of reads.
+#[test]
+fn ten_thousand_accounts_fit_an_assistants_context() {
+    const KB: usize = 1024;
+    let twilio = loopback::twilio(Duration::ZERO);
+    let dir = tempfile::tempdir().expect("dir");
+    let (config, low) = fleet(dir.path(), 10_000);
+    let (mut mcp, initialize_bytes) = Session::open(&mut fleet_server(&config, &twilio, "10m"));
+    assert!(
+        initialize_bytes <= 8 * KB,
+        "initialize: {initialize_bytes} bytes"
+    );
+    let (tools, tools_bytes) =
+        mcp.send(json!({"jsonrpc": "2.0", "id": 100, "method": "tools/list"}));
+    assert!(tools_bytes <= 8 * KB, "tools/list: {tools_bytes} bytes");
+    let tools = tools["result"]["tools"].to_string();
+    assert!(
+        tools.contains("list_accounts") && !tools.contains("acct-00042"),
+        "{tools}"
+    );
+
+    // No arguments: counts by state, and the accounts that need attention, a page at a time.
+    let (summary, bytes) = mcp.call("get_balances", json!({}));
+    assert!(bytes <= 16 * KB, "get_balances {{}}: {bytes} bytes");
+    assert_eq!(twilio.served(), 10_000, "one round");
+    let expected =
+        json!({"ok": 10_000 - low.len(), "below_min": low.len(), "no_balance": 0, "unreadable": 0});
+    assert_eq!(summary["counts"], expected, "{summary}");
+    assert_eq!(
+        (summary["listing"].as_str(), summary["matched"].as_u64()),
+        (Some("attention"), Some(low.len() as u64))
+    );
+    assert!(
+        summary["age_seconds"].as_u64().is_some_and(|age| age < 120),
+        "{summary}"
+    );
+    let mut found = sids_of(&summary, "balances");
+    assert!(found.len() < low.len(), "a page, not all {}", low.len());
+    let mut cursor = summary["next_cursor"].clone();
+    while let Some(text) = cursor.as_str() {
+        let (page, bytes) = mcp.call("get_balances", json!({"cursor": text}));
+        assert!(bytes <= 16 * KB, "a page: {bytes} bytes");
+        let entries = page["balances"].as_array().cloned().unwrap_or_default();
+        assert!(
+            entries.iter().all(|e| e["result"]["below_min"] == true),
+            "{page}"
+        );
+        found.extend(sids_of(&page, "balances"));
+        cursor = page["next_cursor"].clone();
+    }
+    assert_eq!(
+        found, low,
+        "exactly the low accounts, each once, in the config's order"
+    );
+
+    let (some, _) = mcp.call(
+        "get_balances",
+        json!({"state": "below_min", "name_prefix": "acct-0000"}),
+    );
+    assert_eq!(sids_of(&some, "balances"), [sid(1), sid(8)], "{some}");
+    assert_eq!(
+        some["counts"],
+        json!({"ok": 8, "below_min": 2, "no_balance": 0, "unreadable": 0})
+    );
+    let (refused, _) = mcp.call(
+        "get_balances",
+        json!({"state": "ok", "cursor": summary["next_cursor"]}),
+    );
+    assert!(
+        refused["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("cursor")),
+        "{refused}"
+    );
+    assert_eq!(
+        twilio.served(),
+        10_000,
+        "every call so far shared the one round"
+    );
+
+    let (listed, bytes) = mcp.call("list_accounts", json!({"name_prefix": "acct-0999"}));
+    assert!(bytes <= 16 * KB);
+    let names: Vec<&str> = (listed["accounts"].as_array().into_iter().flatten())
+        .filter_map(|a| a["name"].as_str())
+        .collect();
+    assert_eq!(names.len(), 10, "{listed}");
+    assert!(
+        names.iter().all(|n| n.starts_with("acct-0999")),
+        "{names:?}"
+    );
+    let (all, bytes) = mcp.call("list_accounts", json!({"limit": 100}));
+    assert!(bytes <= 16 * KB, "list_accounts: {bytes} bytes");
+    assert_eq!(all["matched"], 10_000);
+    assert!(all["next_cursor"].is_string(), "{all}");
+}
+
+/// Calls about the whole config within `--cache` share one round of reads; after it, the next
+/// call reads again.
+#[test]
+fn calls_within_the_cache_share_one_round() {
+    let twilio = loopback::twilio(Duration::ZERO);
+    let dir = tempfile::tempdir().expect("dir");
+    let (config, _) = fleet(dir.path(), 25);
+    let (mut mcp, _) = Session::open(&mut fleet_server(&config, &twilio, "1"));
+    let (first, _) = mcp.call("get_balances", json!({}));
+    let (second, _) = mcp.call("get_balances", json!({"state": "all"}));
+    assert_eq!(twilio.served(), 25, "two calls, one round");
+    assert_eq!(first["fetched_at"], second["fetched_at"]);
+    std::thread::sleep(Duration::from_millis(1_100));
+    let (third, _) = mcp.call("get_balances", json!({}));
+    assert_eq!(twilio.served(), 50, "past --cache, a new round");
+    assert_eq!(
+        sids_of(&third, "balances").len(),
+        4,
+        "the 4 low of 25: {third}"
+    );
+}

@@ -38,6 +38,10 @@ struct Args {
     /// reads, with the same checks. `get_balances` with no arguments reads them all.
     #[arg(long, value_name = "FILE", conflicts_with = "demo")]
     config: Option<PathBuf>,
+    /// With --config: how long one round of reads of every account answers the calls about all
+    /// of them, before a call starts a new round: seconds (60) or with a unit (90s, 5m).
+    #[arg(long, value_name = "DURATION", default_value = "60", value_parser = balance_cli::args::parse_duration)]
+    cache: std::time::Duration,
     #[command(flatten)]
     client: ClientArgs,
     /// Serve MCP's Streamable HTTP transport at http://ADDR/mcp instead of stdio, e.g.
@@ -107,7 +111,8 @@ async fn serve(args: Args) -> Result<(), String> {
             return Err("--config -: stdin carries the MCP messages here; name a file".into());
         }
         let accounts = accounts::from_config(path, None, &args.client, "balance-mcp")?.targets;
-        let server = BalanceServer::new(accounts, true, false, call_timeout);
+        let server =
+            BalanceServer::configured(accounts, call_timeout, args.client.timeout, args.cache);
         return serve_on(server, listen).await;
     }
     let (client, demo) = args.client.client(args.demo, "balance-mcp").await?;
@@ -119,7 +124,7 @@ async fn serve(args: Args) -> Result<(), String> {
         );
     }
     let own = accounts::with_client(&client, Vec::new(), None);
-    let server = BalanceServer::new(own, false, demo.is_some(), call_timeout);
+    let server = BalanceServer::new(own, demo.is_some(), call_timeout);
     // The demo server runs on until the runtime ends.
     serve_on(server, listen).await
 }
