@@ -7,6 +7,7 @@
 
 pub mod accounts;
 pub mod args;
+pub mod config;
 pub mod demo;
 pub mod destination;
 pub mod fetch;
