@@ -6,7 +6,7 @@ use crate::redact::Scrubber;
 use crate::retry::{self, Pause};
 use crate::{AccountSid, Balance, ClientBuilder, Error};
 use reqwest::Url;
-use reqwest::header::HeaderValue;
+use reqwest::header::{HeaderName, HeaderValue};
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::Semaphore;
@@ -53,9 +53,13 @@ struct Inner {
     api_key: bool,
 }
 
-/// The header Twilio names each response with; quoted to support.
-const REQUEST_ID_HEADER: reqwest::header::HeaderName =
-    reqwest::header::HeaderName::from_static("twilio-request-id");
+/// The response header in which Twilio names each request (`Twilio-Request-Id`, the id its
+/// support asks for): what [`Balance::request_id`](crate::Balance::request_id) and
+/// [`Error::request_id`](crate::Error::request_id) report.
+pub const REQUEST_ID_HEADER: &str = "twilio-request-id";
+
+/// [`REQUEST_ID_HEADER`], checked once, at compile time.
+const REQUEST_ID: HeaderName = HeaderName::from_static(REQUEST_ID_HEADER);
 
 /// Twilio denies a main account's API keys any subaccount's resources; a bare 401/403 says
 /// nothing of that.
@@ -201,7 +205,7 @@ impl Client {
         // Boxed once, here: the generated future is large, and every layer above (the request-id
         // scope, the attempt's timeout, the retry loop, the span) would otherwise copy it whole.
         let call = Box::pin(self.inner.api.fetch_balance(account.as_generated()));
-        let (result, request_id) = balance_api_gen::noting_header(REQUEST_ID_HEADER, call).await;
+        let (result, request_id) = balance_api_gen::noting_header(REQUEST_ID, call).await;
         // At most 256 bytes of text (Twilio's are 34): a longer value is no request id, and
         // would be carried into every output.
         let request_id = (request_id.as_ref().and_then(|v| v.to_str().ok()))

@@ -38,7 +38,7 @@ mod sid;
 mod untrusted;
 
 pub use balance::{Balance, InvalidAmount};
-pub use client::Client;
+pub use client::{Client, REQUEST_ID_HEADER};
 pub use config::{ClientBuilder, ENV_VARS};
 pub use credentials::Credentials;
 pub use error::{BuildError, Error};

@@ -4,7 +4,7 @@
 
 use crate::args::ClientArgs;
 use crate::{demo, input};
-use balance_api::{AccountSid, Balance, Client, Decimal};
+use balance_api::{AccountSid, Balance, BuildError, Client, ClientBuilder, Decimal};
 use std::path::{Path, PathBuf};
 
 /// Which accounts to read and how: the flags `balance` and `balance serve` share.
@@ -58,7 +58,7 @@ impl AccountArgs {
         if let Some(path) = &self.config {
             return crate::config::read(path, self.min, &self.client, "balance-cli");
         }
-        let (client, demo) = self.client.client(self.demo, "balance-cli").await?;
+        let (client, demo) = own_client(&self.client, self.demo, "balance-cli").await?;
         if let Some(server) = &demo {
             eprintln!(
                 "balance --demo: answers come from a demo server at {}",
@@ -73,6 +73,37 @@ impl AccountArgs {
             inputs,
         })
     }
+}
+
+/// What both programs say when there is nothing to read balances with.
+const NO_CREDENTIALS: &str = "no Twilio credentials: set TWILIO_ACCOUNT_SID and \
+    TWILIO_AUTH_TOKEN (or TWILIO_API_KEY and TWILIO_API_SECRET), or pass --demo to see the \
+    example documented in Twilio's spec; or --config FILE for accounts with credentials of \
+    their own";
+
+/// The one client of a run without a config file, with `flags` applied and `program` in its
+/// user agent: the demo server's under `demo` (returned too, for the caller to keep and
+/// announce), else the environment's credentials'.
+pub async fn own_client(
+    flags: &ClientArgs,
+    demo: bool,
+    program: &str,
+) -> Result<(Client, Option<demo::Server>), String> {
+    let text = |e: BuildError| crate::one_line(&e);
+    let present = |var: &&str| std::env::var_os(var).is_some();
+    // The first four of ENV_VARS are the credentials. Any of them present (even empty) is a
+    // configuration to use or report, never a reason to fall back to demo data.
+    let (builder, server) = if demo {
+        flags.refuse_with_demo()?;
+        let server = demo::Server::start().await?;
+        (server.builder().map_err(text)?, Some(server))
+    } else if balance_api::ENV_VARS[..4].iter().any(present) {
+        (ClientBuilder::from_env().map_err(text)?, None)
+    } else {
+        return Err(NO_CREDENTIALS.into());
+    };
+    let client = flags.apply(builder).user_agent_suffix(program).build();
+    Ok((client.map_err(text)?, server))
 }
 
 /// What a run reads: its accounts, the demo server when `--demo` asked for one (it stops when

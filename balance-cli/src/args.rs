@@ -1,14 +1,7 @@
 //! The flags both programs take for reaching Twilio, and how they find credentials.
 
-use crate::demo;
-use balance_api::{BuildError, Client, ClientBuilder, RetryPolicy};
+use balance_api::{ClientBuilder, RetryPolicy};
 use std::time::Duration;
-
-/// What both programs say when there is nothing to read balances with.
-const NO_CREDENTIALS: &str = "no Twilio credentials: set TWILIO_ACCOUNT_SID and \
-    TWILIO_AUTH_TOKEN (or TWILIO_API_KEY and TWILIO_API_SECRET), or pass --demo to see the \
-    example documented in Twilio's spec; or --config FILE for accounts with credentials of \
-    their own";
 
 /// How to reach Twilio: the flags both programs take beside their own.
 #[derive(clap::Args, Debug, Clone)]
@@ -52,31 +45,6 @@ impl ClientArgs {
             builder = builder.base_url(url);
         }
         builder
-    }
-
-    /// The one client of a run without a config file, `program` in its user agent: the demo
-    /// server's under `demo` (returned too, for the caller to keep and announce), else the
-    /// environment's credentials'.
-    pub async fn client(
-        &self,
-        demo: bool,
-        program: &str,
-    ) -> Result<(Client, Option<demo::Server>), String> {
-        let text = |e: BuildError| crate::one_line(&e);
-        let present = |var: &&str| std::env::var_os(var).is_some();
-        // The first four of ENV_VARS are the credentials. Any of them present (even empty) is
-        // a configuration to use or report, never a reason to fall back to demo data.
-        let (builder, server) = if demo {
-            self.refuse_with_demo()?;
-            let server = demo::Server::start().await?;
-            (server.builder().map_err(text)?, Some(server))
-        } else if balance_api::ENV_VARS[..4].iter().any(present) {
-            (ClientBuilder::from_env().map_err(text)?, None)
-        } else {
-            return Err(NO_CREDENTIALS.into());
-        };
-        let client = self.apply(builder).user_agent_suffix(program).build();
-        Ok((client.map_err(text)?, server))
     }
 
     /// Refuses flags that only make sense with real credentials: the demo server is on

@@ -9,17 +9,13 @@ use tokio::net::TcpListener;
 
 const DEMO_TOKEN: &str = "demo-auth-token-00000000000000000";
 const DEMO_REQUEST_ID: &str = "RQdemo0000000000000000000000000000";
-const REQUEST_ID: HeaderName = HeaderName::from_static("twilio-request-id");
+const REQUEST_ID: HeaderName = HeaderName::from_static(balance_api::REQUEST_ID_HEADER);
 const UNAUTHORIZED: &str = r#"{"code":20003,"message":"Authenticate","more_info":"https://www.twilio.com/docs/errors/20003","status":401}"#;
 const NOT_FOUND: &str = r#"{"code":20404,"message":"The requested resource was not found on the demo server","more_info":"https://www.twilio.com/docs/errors/20404","status":404}"#;
 
 /// Where the served body comes from, for a note to the reader: the spec's documented example,
 /// or a value made from the response schema when the spec documents none.
 pub const SOURCE: &str = balance_api_gen::DEMO_RESPONSE_SOURCE;
-
-/// What every demo figure is labelled with, in every output.
-pub static NOTE: std::sync::LazyLock<String> =
-    std::sync::LazyLock::new(|| format!("DEMO DATA: {SOURCE}, not a real account"));
 
 /// A running demo server; it stops with the runtime.
 pub struct Server {

@@ -3,7 +3,6 @@
 //! through [`within`].
 
 use crate::accounts::Target;
-use crate::json::Failure;
 use balance_api::{Balance, Error};
 use futures_util::StreamExt;
 use std::fmt;
@@ -31,33 +30,13 @@ pub enum Problem {
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Fetch(e) => f.write_str(&crate::describe(e)),
+            Self::Fetch(e) => f.write_str(&describe(e)),
             Self::Unfinished { limit } => write!(
                 f,
                 "timed out: not fetched before the --timeout of {} ran out (raise it, or --concurrency)",
                 humantime::format_duration(*limit)
             ),
             Self::NotYet => f.write_str("not fetched yet: the first round is still running"),
-        }
-    }
-}
-
-impl Problem {
-    /// The JSON form both programs use for a failed account, told as `message` (by default
-    /// this problem's own line, its cause included).
-    pub fn failure(&self, message: String) -> Failure {
-        let Self::Fetch(e) = self else {
-            // The program's own report: no response to speak of.
-            return Failure {
-                message,
-                ..Failure::default()
-            };
-        };
-        Failure {
-            code: e.code(),
-            status: e.status().map(|s| s.as_u16()),
-            message,
-            request_id: e.request_id().map(str::to_owned),
         }
     }
 }
@@ -108,4 +87,15 @@ pub async fn within(targets: &[Target], limit: Option<Duration>) -> Vec<Outcome>
 /// One account's fetch.
 async fn fetch(index: usize, target: &Target) -> (usize, Result<Balance, Error>) {
     (index, target.client.fetch_balance_of(&target.account).await)
+}
+
+/// A failed fetch in one line: the error, its causes, and how many attempts it took when
+/// there was more than one.
+fn describe(e: &Error) -> String {
+    let line = crate::one_line(e);
+    match e.attempts() {
+        0 => format!("{line}; no request sent"),
+        1 => line,
+        n => format!("{line}; gave up after {n} attempts"),
+    }
 }

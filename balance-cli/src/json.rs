@@ -1,13 +1,19 @@
 //! The JSON both programs give for an account: its balance ([`BalanceJson`]: a `balance
 //! --format json` line, an MCP tool's result) or why it has none ([`Failure`]).
 
-use crate::fetch::Outcome;
+use crate::fetch::{Outcome, Problem};
 use balance_api::{AccountSid, Balance, Decimal};
 use serde::Serialize;
 
 /// What a child account's `balance: null` means, in every output of both programs.
 pub const BILLED_TO_PARENT: &str =
     "no balance of its own: Twilio bills a subaccount's usage to its parent account";
+
+/// What every demo figure is labelled with, in every output of both programs.
+pub static DEMO_NOTE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let source = balance_api_gen::DEMO_RESPONSE_SOURCE;
+    format!("DEMO DATA: {source}, not a real account")
+});
 
 /// One account's failure, as both programs report it (a JSON line, an MCP batch entry).
 #[derive(Debug, Default, Serialize, schemars::JsonSchema)]
@@ -22,6 +28,26 @@ pub struct Failure {
     pub message: String,
     /// Twilio's request id, for support.
     pub request_id: Option<String>,
+}
+
+impl Failure {
+    /// The failure `problem` is, told as `message` (by default the problem's own line, its
+    /// cause included).
+    pub fn of(problem: &Problem, message: String) -> Self {
+        let Problem::Fetch(e) = problem else {
+            // The program's own report: no response to speak of.
+            return Self {
+                message,
+                ..Self::default()
+            };
+        };
+        Self {
+            code: e.code(),
+            status: e.status().map(|s| s.as_u16()),
+            message,
+            request_id: e.request_id().map(str::to_owned),
+        }
+    }
 }
 
 // schemars writes `"format": "uint32"` for unsigned integers, which is no JSON Schema format
@@ -76,7 +102,7 @@ impl BalanceJson {
         demo: bool,
     ) -> Self {
         let notes: Vec<&str> = [
-            demo.then_some(crate::demo::NOTE.as_str()),
+            demo.then_some(DEMO_NOTE.as_str()),
             balance.amount().is_none().then_some(BILLED_TO_PARENT),
         ]
         .into_iter()

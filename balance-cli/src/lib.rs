@@ -10,6 +10,7 @@ pub mod args;
 pub mod config;
 pub mod demo;
 pub mod destination;
+pub mod escape;
 pub mod fetch;
 pub mod input;
 pub mod json;
@@ -39,16 +40,5 @@ pub fn one_line(e: &(dyn std::error::Error + 'static)) -> String {
     match std::iter::successors(e.source(), |&c| c.source()).last() {
         Some(cause) => format!("{e}: {cause}"),
         None => e.to_string(),
-    }
-}
-
-/// A failed fetch in one line: the error, its causes, and how many attempts it took when
-/// there was more than one.
-pub fn describe(e: &balance_api::Error) -> String {
-    let line = one_line(e);
-    match e.attempts() {
-        0 => format!("{line}; no request sent"),
-        1 => line,
-        n => format!("{line}; gave up after {n} attempts"),
     }
 }

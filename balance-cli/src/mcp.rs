@@ -9,14 +9,14 @@ pub mod stdio;
 
 use crate::accounts::Target;
 use crate::fetch::{self, Outcome, Problem};
-use crate::json::BalanceJson;
+use crate::json::{BalanceJson, Failure};
 use crate::rounds::{Round, Rounds};
 use balance_api::{AccountSid, Balance, Decimal};
 use fleet::{BatchEntry, Counts, Cursor, DEFAULT_LIMIT, Listing, MAX_ARGUMENT_CHARS, MAX_LIMIT};
 use rmcp::handler::server::{router::tool::ToolRouter, wrapper::Parameters};
 use rmcp::model::{
     Implementation, ListResourcesResult, PaginatedRequestParams, ReadResourceRequestParams,
-    ReadResourceResponse, ServerCapabilities, ServerConfig,
+    ReadResourceResponse, ServerCapabilities, ServerConfig, ToolAnnotations,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, Json, RoleServer, ServerHandler, schemars, tool, tool_handler, tool_router};
@@ -294,13 +294,7 @@ impl BalanceServer {
             account (omit account_sid), or one of its subaccounts (pass its Account SID). The \
             amount is an exact decimal string with its currency. A subaccount usually has no \
             balance of its own (its parent pays), and Twilio notes that balance changes may \
-            take a while to show.",
-        annotations(
-            read_only_hint = true,
-            destructive_hint = false,
-            idempotent_hint = true,
-            open_world_hint = true
-        )
+            take a while to show."
     )]
     async fn get_balance(
         &self,
@@ -313,7 +307,7 @@ impl BalanceServer {
         let outcome = self.fetch(std::slice::from_ref(&target)).await.pop();
         match outcome.unwrap_or(Err(Problem::NotYet)) {
             Ok(balance) => Ok(Json(self.result(&target, &balance))),
-            Err(problem) => Err(self.describe(&problem)),
+            Err(problem) => Err(self.message(&problem)),
         }
     }
 
@@ -322,13 +316,7 @@ impl BalanceServer {
             in account_sids (read now; e.g. every subaccount of a parent), or every configured \
             account (read in rounds shared by calls close together; fetched_at and age_seconds \
             say when). Filters by state and name prefix, counts by state, pages with a cursor. \
-            Each account has its balance or its own error.",
-        annotations(
-            read_only_hint = true,
-            destructive_hint = false,
-            idempotent_hint = true,
-            open_world_hint = true
-        )
+            Each account has its balance or its own error."
     )]
     async fn get_balances(
         &self,
@@ -358,13 +346,7 @@ impl BalanceServer {
     #[tool(
         description = "List the configured accounts (name, Account SID, minimum), a page at a \
             time, optionally only those whose name starts with name_prefix. Reads nothing from \
-            Twilio; get_balances gives their balances.",
-        annotations(
-            read_only_hint = true,
-            destructive_hint = false,
-            idempotent_hint = true,
-            open_world_hint = false
-        )
+            Twilio; get_balances gives their balances."
     )]
     async fn list_accounts(
         &self,
@@ -480,14 +462,14 @@ impl BalanceServer {
             Err(problem) => BatchEntry {
                 account_sid: target.account.clone(),
                 result: None,
-                error: Some(problem.failure(self.describe(problem))),
+                error: Some(Failure::of(problem, self.message(problem))),
             },
         }
     }
 
     /// The problem as the tool's text: one line, with the request id when there is one, and
     /// marked in demo mode (a "not found" there says nothing about a real account).
-    fn describe(&self, problem: &Problem) -> String {
+    fn message(&self, problem: &Problem) -> String {
         let demo = if self.demo {
             "DEMO MODE (only the demo account exists): "
         } else {
@@ -510,7 +492,7 @@ impl BalanceServer {
     }
 }
 
-/// The tools, their schemas cut to what a client needs, since an assistant reads them all on
+/// The tools, their hints set in one place, and their schemas cut to what a client needs, since an assistant reads them all on
 /// every turn: an output schema keeps its shape (types, bounds, required fields) and leaves the
 /// meaning to the tool's description; no schema names its dialect (2020-12 is MCP's default).
 fn tools() -> ToolRouter<BalanceServer> {
@@ -526,6 +508,11 @@ fn tools() -> ToolRouter<BalanceServer> {
     }
     let mut router = BalanceServer::tool_router();
     for route in router.map.values_mut() {
+        // Every tool only reads; all but list_accounts read from Twilio, the open world.
+        let open_world = route.attr.name != "list_accounts";
+        let hints =
+            ToolAnnotations::from_raw(None, Some(true), Some(false), Some(true), Some(open_world));
+        route.attr.annotations = Some(hints);
         let mut input = (*route.attr.input_schema).clone();
         input.remove("$schema");
         route.attr.input_schema = Arc::new(input);
@@ -618,7 +605,7 @@ impl ServerHandler for BalanceServer {
         if self.demo {
             instructions.push_str(&format!(
                 " DEMO MODE: every figure is {}.",
-                crate::demo::SOURCE
+                balance_api_gen::DEMO_RESPONSE_SOURCE
             ));
         }
         let capabilities = ServerCapabilities::builder()

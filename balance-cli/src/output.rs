@@ -1,8 +1,9 @@
 //! The three output forms and the exit status.
 
 use crate::accounts::Target;
+use crate::escape;
 use crate::fetch::Outcome;
-use crate::json::{BILLED_TO_PARENT, BalanceJson, is_below};
+use crate::json::{BILLED_TO_PARENT, BalanceJson, Failure, is_below};
 use serde_json::json;
 use std::fmt::Write as _;
 
@@ -25,10 +26,10 @@ pub struct Report<'a> {
 }
 
 impl<'a> Report<'a> {
-    /// `outcomes[i]` is `targets[i]`'s.
-    pub fn new(targets: &'a [Target], outcomes: &'a [Outcome], demo: bool) -> Self {
+    /// Each account with its outcome.
+    pub fn new(rows: impl IntoIterator<Item = (&'a Target, &'a Outcome)>, demo: bool) -> Self {
         Self {
-            rows: targets.iter().zip(outcomes).collect(),
+            rows: rows.into_iter().collect(),
             demo,
         }
     }
@@ -72,7 +73,7 @@ impl<'a> Report<'a> {
 
     fn text(&self, out: &mut String) {
         let demo = match self.demo {
-            true => format!(" ({})", crate::demo::NOTE.as_str()),
+            true => format!(" ({})", crate::json::DEMO_NOTE.as_str()),
             false => String::new(),
         };
         for (target, result) in &self.rows {
@@ -92,18 +93,18 @@ impl<'a> Report<'a> {
                 Ok(b) => json!(BalanceJson::new(account, name, b, target.min, self.demo)),
                 Err(e) => {
                     let mut line =
-                        json!({ "account_sid": account, "error": e.failure(e.to_string()) });
+                        json!({ "account_sid": account, "error": Failure::of(e, e.to_string()) });
                     if let Some(name) = name {
                         line["name"] = json!(name);
                     }
                     if self.demo {
                         line["demo"] = json!(true);
-                        line["note"] = json!(crate::demo::NOTE.as_str());
+                        line["note"] = json!(crate::json::DEMO_NOTE.as_str());
                     }
                     line
                 }
             };
-            out.push_str(&ascii_json(&line.to_string()));
+            out.push_str(&escape::json_ascii(&line.to_string()));
             out.push('\n');
         }
     }
@@ -113,10 +114,10 @@ impl<'a> Report<'a> {
     pub fn labels(&self, target: &Target, currency: Option<&str>) -> String {
         let mut set = format!("account_sid=\"{}\"", target.account);
         if let Some(name) = &target.name {
-            let _ = write!(set, ",name=\"{}\"", label_value(name));
+            let _ = write!(set, ",name=\"{}\"", escape::prometheus_label(name));
         }
         if let Some(currency) = currency {
-            let _ = write!(set, ",currency=\"{}\"", label_value(currency));
+            let _ = write!(set, ",currency=\"{}\"", escape::prometheus_label(currency));
         }
         if self.demo {
             set.push(',');
@@ -197,55 +198,7 @@ pub fn gauge<V: std::fmt::Display>(
 /// `name (AC…)`, or the SID alone.
 fn display_name(target: &Target) -> String {
     match &target.name {
-        Some(name) => format!("{} ({})", name.escape_debug(), target.account),
+        Some(name) => format!("{} ({})", escape::terminal(name), target.account),
         None => target.account.to_string(),
     }
-}
-
-/// Text as a person may safely see it, on a terminal or a page: control and invisible format
-/// characters (bidi overrides, zero-width spaces) written as `\u{…}` escapes, the rest as is.
-pub fn visible(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            // escape_debug's own escapes for these are for Rust literals, not for people.
-            '\\' | '"' | '\'' => out.push(c),
-            c => out.extend(c.escape_debug()),
-        }
-    }
-    out
-}
-
-/// A label value in the exposition format: any Unicode exactly, with its escapes for `\`, `"`
-/// and a line feed. Other control characters, which it has no escape for and a config name
-/// cannot hold, can only come from a server: each becomes U+FFFD.
-fn label_value(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
-            '\n' => out.push_str("\\n"),
-            c if c.is_control() => out.push(char::REPLACEMENT_CHARACTER),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// JSON with every non-ASCII character and DEL written as `\u` escapes: the same value, and no
-/// byte a terminal could take for a control sequence (serde_json leaves DEL, C1 controls and
-/// bidi marks raw; it escapes the other ASCII controls itself).
-fn ascii_json(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if c.is_ascii() && c != '\u{7f}' {
-            out.push(c);
-        } else {
-            for unit in c.encode_utf16(&mut [0; 2]) {
-                let _ = write!(out, "\\u{unit:04x}");
-            }
-        }
-    }
-    out
 }

@@ -24,13 +24,13 @@ pub struct Round {
 /// What a round is made into, once, for everyone who reads it: the round itself, or answers
 /// rendered from it.
 pub trait Snapshot: Send + Sync + 'static {
-    /// The round it was made from.
-    fn round(&self) -> &Round;
+    /// When the round it was made from ended (None before the first).
+    fn finished(&self) -> Option<(Instant, SystemTime)>;
 }
 
 impl Snapshot for Round {
-    fn round(&self) -> &Round {
-        self
+    fn finished(&self) -> Option<(Instant, SystemTime)> {
+        self.finished
     }
 }
 
@@ -96,7 +96,7 @@ impl<S: Snapshot> Rounds<S> {
     /// ends within `wait` (or what there is, at shutdown).
     pub async fn current(self: &Arc<Self>, wait: Duration) -> Arc<S> {
         let mut next = self.latest.subscribe();
-        let finished = next.borrow().round().finished;
+        let finished = next.borrow().finished();
         if finished.is_none_or(|(at, _)| at.elapsed() >= self.cache) {
             self.start();
             let mut stopping = self.stopping.subscribe();

@@ -8,7 +8,7 @@
 //! with the balance of an earlier round.
 
 use crate::accounts::{AccountArgs, Target};
-use crate::fetch::Problem;
+use crate::fetch::{Outcome, Problem};
 use crate::output::{Report, gauge};
 use crate::rounds::{self, Round, Rounds};
 use crate::server::Server;
@@ -21,7 +21,7 @@ use axum::routing::get;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 /// Not in the 2020 snapshot of Prometheus's default port allocations we could check (see the
 /// README); loopback only unless told otherwise.
@@ -50,20 +50,30 @@ pub struct Args {
 /// What one round found, and what earlier rounds leave standing, with the answers rendered
 /// from it once and shared by every request that reads them.
 struct Snapshot {
-    round: Round,
+    /// One per account, in order.
+    accounts: Vec<Account>,
+    /// When the round ended (None before the first).
+    finished: Option<(Instant, SystemTime)>,
+    took: Duration,
     /// `/metrics` but for the in-progress gauge, which is per request.
     metrics: Bytes,
     /// The status page's rows.
     page_rows: Bytes,
-    /// When each account last answered, across rounds.
-    last_success: Vec<Option<SystemTime>>,
-    /// When each failing account's fetches started failing, across rounds.
-    failing_since: Vec<Option<SystemTime>>,
+}
+
+/// One account: what the last round found, and what earlier ones leave standing.
+struct Account {
+    target: Target,
+    outcome: Outcome,
+    /// When it last answered, across rounds.
+    last_success: Option<SystemTime>,
+    /// When its fetches started failing, across rounds, while they fail.
+    failing_since: Option<SystemTime>,
 }
 
 impl rounds::Snapshot for Snapshot {
-    fn round(&self) -> &Round {
-        &self.round
+    fn finished(&self) -> Option<(Instant, SystemTime)> {
+        self.finished
     }
 }
 
@@ -103,7 +113,7 @@ pub async fn run(args: Args) -> Result<ExitCode, String> {
 /// The status page: what the cache holds, after at most a short wait for a fresh round.
 async fn index(State(exporter): State<Arc<Exporter>>) -> impl IntoResponse {
     let snapshot = exporter.rounds.current(PAGE_WAIT).await;
-    let last_round = snapshot.round.finished.map(|(_, at)| at);
+    let last_round = snapshot.finished.map(|(_, at)| at);
     let running = exporter.rounds.running();
     let head = status_page::head(exporter.demo, last_round, running);
     let parts = [
@@ -148,47 +158,49 @@ fn shared_body<const N: usize>(parts: [Bytes; N]) -> Body {
 /// `round` with what earlier rounds leave standing, its answers rendered once.
 fn snapshot(targets: &[Target], demo: bool, previous: Option<&Snapshot>, round: Round) -> Snapshot {
     let at = round.finished.map(|(_, at)| at);
-    let before = |i: usize, of: fn(&Snapshot) -> &Vec<Option<SystemTime>>| {
-        previous.and_then(|p| of(p).get(i).copied().flatten())
-    };
-    let (mut last_success, mut failing_since) = (Vec::new(), Vec::new());
-    for (i, outcome) in round.outcomes.iter().enumerate() {
-        let (succeeded, failed) = match outcome {
-            Err(Problem::NotYet) => (None, None),
-            Ok(_) => (at, None),
-            Err(_) => (None, before(i, |s| &s.failing_since).or(at)),
-        };
-        last_success.push(succeeded.or(before(i, |s| &s.last_success)));
-        failing_since.push(failed);
-    }
-    let rows: Vec<Row> = (targets.iter().zip(&round.outcomes))
-        .zip(&failing_since)
-        .map(|((target, outcome), since)| Row {
-            target,
-            outcome,
-            failing_since: *since,
+    let accounts = (targets.iter().zip(round.outcomes).enumerate())
+        .map(|(i, (target, outcome))| {
+            let before = previous.and_then(|p| p.accounts.get(i));
+            let last_success = before.and_then(|b| b.last_success);
+            let (last_success, failing_since) = match &outcome {
+                Err(Problem::NotYet) => (last_success, None),
+                Ok(_) => (at, None),
+                Err(_) => (last_success, before.and_then(|b| b.failing_since).or(at)),
+            };
+            let target = target.clone();
+            Account {
+                target,
+                outcome,
+                last_success,
+                failing_since,
+            }
         })
         .collect();
-    let page_rows = status_page::rows(&rows, demo).into();
     let mut snapshot = Snapshot {
-        round,
+        accounts,
+        finished: round.finished,
+        took: round.took,
         metrics: Bytes::new(),
-        page_rows,
-        last_success,
-        failing_since,
+        page_rows: Bytes::new(),
     };
-    snapshot.metrics = render(targets, demo, &snapshot).into();
+    let rows = snapshot.accounts.iter().map(|a| Row {
+        target: &a.target,
+        outcome: &a.outcome,
+        failing_since: a.failing_since,
+    });
+    snapshot.page_rows = status_page::rows(rows, demo).into();
+    snapshot.metrics = render(demo, &snapshot).into();
     snapshot
 }
 
 /// The labels of the series about the run itself (`demo="true"` under `--demo`).
 fn run_labels(demo: bool) -> String {
-    Report::new(&[], &[], demo).run_labels()
+    Report::new([], demo).run_labels()
 }
 
-fn render(targets: &[Target], demo: bool, snapshot: &Snapshot) -> String {
-    let round = &snapshot.round;
-    let report = Report::new(targets, &round.outcomes, demo);
+fn render(demo: bool, snapshot: &Snapshot) -> String {
+    let accounts = || snapshot.accounts.iter();
+    let report = Report::new(accounts().map(|a| (&a.target, &a.outcome)), demo);
     let mut out = String::new();
     report.prometheus(&mut out);
     let unix = |at: SystemTime| {
@@ -201,16 +213,15 @@ fn render(targets: &[Target], demo: bool, snapshot: &Snapshot) -> String {
         &mut out,
         "twilio_balance_last_success_timestamp_seconds",
         "When the account's balance was last fetched, in Unix seconds.",
-        (targets.iter().zip(&snapshot.last_success))
-            .filter_map(|(target, at)| Some((report.labels(target, None), unix((*at)?)))),
+        accounts().filter_map(|a| Some((report.labels(&a.target, None), unix(a.last_success?)))),
     );
     let demo = report.run_labels();
-    if let Some((_, at)) = round.finished {
+    if let Some((_, at)) = snapshot.finished {
         gauge(
             &mut out,
             "twilio_balance_round_duration_seconds",
             "How long the last round of fetches took.",
-            [(demo.clone(), format!("{:.3}", round.took.as_secs_f64()))],
+            [(demo.clone(), format!("{:.3}", snapshot.took.as_secs_f64()))],
         );
         gauge(
             &mut out,

@@ -3,6 +3,7 @@
 //! HTML-escaped.
 
 use crate::accounts::Target;
+use crate::escape;
 use crate::fetch::{Outcome, Problem};
 use crate::json::{BILLED_TO_PARENT, is_below};
 use std::fmt::Write as _;
@@ -37,7 +38,7 @@ pub fn head(demo: bool, last_round: Option<SystemTime>, running: bool) -> String
         "</style></head><body><h1>Twilio balances</h1>\n",
     ));
     if demo {
-        let note = escape(&crate::demo::NOTE);
+        let note = escape::html(&crate::json::DEMO_NOTE);
         let _ = writeln!(page, "<p class=\"below\">{note}</p>");
     }
     let when = last_round.map_or("none yet".to_owned(), |at| {
@@ -61,19 +62,17 @@ pub fn head(demo: bool, last_round: Option<SystemTime>, running: bool) -> String
 pub const TAIL: &str = "</table></body></html>\n";
 
 /// A row per account: rendered once per round and shared by every request that shows it.
-pub fn rows(rows: &[Row], demo: bool) -> String {
+pub fn rows<'a>(rows: impl Iterator<Item = Row<'a>>, demo: bool) -> String {
     let mut page = String::new();
     for row in rows {
         let target = row.target;
-        let name = escape(&crate::output::visible(
-            target.name.as_deref().unwrap_or(""),
-        ));
+        let name = escape::html(&escape::terminal(target.name.as_deref().unwrap_or("")));
         let balance = match row.outcome {
-            Ok(b) => escape(&b.to_string()),
+            Ok(b) => escape::html(&b.to_string()),
             Err(_) => String::new(),
         };
         let min = target.min.map(|m| m.to_string()).unwrap_or_default();
-        let (class, state) = state(row, demo);
+        let (class, state) = state(&row, demo);
         let _ = writeln!(
             page,
             "<tr><td data-label=\"Name\">{name}</td><td data-label=\"State\" class=\"{class}\">{state}</td>\
@@ -108,7 +107,7 @@ fn state(row: &Row, demo: bool) -> (&'static str, String) {
 /// page for that code, built here from the number.
 fn failure(problem: &Problem) -> String {
     let Problem::Fetch(e) = problem else {
-        return escape(&problem.to_string()); // the program's own report
+        return escape::html(&problem.to_string()); // the program's own report
     };
     let mut words = match e.status() {
         _ if e.is_timeout() => "timed out".to_owned(),
@@ -128,14 +127,4 @@ fn failure(problem: &Problem) -> String {
         let _ = write!(words, " (request {id})");
     }
     words
-}
-
-/// Text as HTML: the five characters that could start markup or end an attribute, escaped.
-fn escape(text: &str) -> String {
-    // `&` first, so the entities the others become are left alone.
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
 }

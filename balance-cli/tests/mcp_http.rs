@@ -659,7 +659,11 @@ fn without_a_usable_token_it_refuses_to_start_with_one_line() {
         ),
         (
             with(&[], &[("BALANCE_MCP_TOKEN", "has a space in it, sadly")]),
-            "printable ASCII",
+            "not a bearer token",
+        ),
+        (
+            with(&[], &[("BALANCE_MCP_TOKEN", "quote\"or,comma-0123456789")]),
+            "not a bearer token",
         ),
         (with(&["--token-file", open_path], &[]), "chmod 600"),
         (

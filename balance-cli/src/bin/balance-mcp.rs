@@ -115,7 +115,7 @@ async fn serve(args: Args) -> Result<(), String> {
             BalanceServer::configured(accounts, call_timeout, args.client.timeout, args.cache);
         return serve_on(server, listen).await;
     }
-    let (client, demo) = args.client.client(args.demo, "balance-mcp").await?;
+    let (client, demo) = accounts::own_client(&args.client, args.demo, "balance-mcp").await?;
     if let Some(demo) = &demo {
         eprintln!(
             "balance-mcp: --demo: serving {} from {}",

@@ -113,7 +113,7 @@ async fn report(args: ReportArgs) -> Result<ExitCode, String> {
     let targets = &accounts.targets;
     let outcomes = fetch::within(targets, args.accounts.client.timeout).await;
     let format = if args.json { Format::Json } else { args.format };
-    let report = Report::new(targets, &outcomes, accounts.demo.is_some());
+    let report = Report::new(targets.iter().zip(&outcomes), accounts.demo.is_some());
     let rendered = report.render(format);
     match &destination {
         Some(file) => file

@@ -31,6 +31,7 @@ use axum::http::header::{AUTHORIZATION, HOST, HeaderValue, ORIGIN, RETRY_AFTER, 
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http_body_util::BodyExt;
+use parking_lot::Mutex;
 use rmcp::transport::streamable_http_server::SessionManager;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
@@ -39,7 +40,6 @@ use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::Mutex;
 use std::time::Duration;
 use subtle::ConstantTimeEq;
 
@@ -86,10 +86,17 @@ impl Token {
                  `openssl rand -hex 32`)"
             ));
         }
-        // What an HTTP header can carry as a bearer credential, and a client can type.
-        if !text.bytes().all(|b| b.is_ascii_graphic()) {
+        // RFC 6750's b64token, what a bearer credential is made of: letters, digits, `-._~+/`,
+        // then `=` padding (`openssl rand -hex 32` and base64 both are).
+        let body = text.trim_end_matches('=');
+        if body.is_empty()
+            || !body
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b))
+        {
             return Err(format!(
-                "{source} has spaces or characters other than printable ASCII"
+                "{source} is not a bearer token: letters, digits and - . _ ~ + / only, then = \
+                 padding (RFC 6750)"
             ));
         }
         Ok(Self(SecretString::from(text)))
@@ -261,7 +268,7 @@ async fn admit(State(gate): State<Arc<Gate>>, request: Request, next: Next) -> R
         }
         (&Method::GET, Some(id)) => event_stream(&gate, id, request, next).await,
         (_, Some(id)) => {
-            lock(&gate.unused).remove(&id);
+            gate.unused.lock().remove(&id);
             next.run(request).await
         }
         (_, None) => next.run(request).await,
@@ -271,15 +278,15 @@ async fn admit(State(gate): State<Arc<Gate>>, request: Request, next: Next) -> R
 /// A GET opens the session's event stream, or resumes it (Last-Event-ID): one at a time, 409
 /// for a second. The slot frees when the stream's body is dropped.
 async fn event_stream(gate: &Gate, id: String, request: Request, next: Next) -> Response {
-    lock(&gate.unused).remove(&id);
-    if !lock(&gate.streaming).insert(id.clone()) {
+    gate.unused.lock().remove(&id);
+    if !gate.streaming.lock().insert(id.clone()) {
         let why = "Conflict: this session already has its event stream open";
         return (StatusCode::CONFLICT, why).into_response();
     }
     // Made before rmcp runs, so the slot frees even if this request is dropped midway.
     let streaming = gate.streaming.clone();
     let guard = Guard(move || {
-        lock(&streaming).remove(&id);
+        streaming.lock().remove(&id);
     });
     let response = next.run(request).await;
     let body = |body: Body| {
@@ -327,11 +334,11 @@ async fn open_session(gate: &Arc<Gate>, request: Request, next: Next) -> Respons
         .get(SESSION_ID)
         .and_then(|v| v.to_str().ok());
     if let Some(id) = id.map(str::to_owned) {
-        lock(&gate.unused).insert(id.clone());
+        gate.unused.lock().insert(id.clone());
         let gate = gate.clone();
         tokio::spawn(async move {
             tokio::time::sleep(UNUSED_SESSION_TIMEOUT).await;
-            if lock(&gate.unused).remove(&id) {
+            if gate.unused.lock().remove(&id) {
                 let _ = gate.sessions.close_session(&id.into()).await;
             }
         });
@@ -346,12 +353,6 @@ impl<F: FnMut()> Drop for Guard<F> {
     fn drop(&mut self) {
         (self.0)()
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Serves `server` over Streamable HTTP until SIGTERM or SIGINT.
