@@ -1,5 +1,6 @@
 //! The maintainer tasks behind `cargo xtask`: pull the Balance endpoint out of Twilio's OpenAPI
-//! document, write it to `openapi/` deterministically, and say what changed.
+//! document, write it to `openapi/` deterministically, and say what changed and what that means
+//! for a release.
 //!
 //! The pieces are a library so the integration tests can drive them against temporary
 //! directories and loopback servers; `main.rs` only parses the command line.
@@ -8,6 +9,7 @@ pub mod changes;
 pub mod extract;
 pub mod files;
 pub mod regen;
+pub mod report;
 pub mod source;
 
 /// The upstream document this project tracks (MIT-licensed `twilio/twilio-oai`).

@@ -1,6 +1,6 @@
 //! `cargo xtask`: maintainer tasks for this workspace. See the README's maintainers' section.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 use xtask::files::OpenapiDir;
 use xtask::regen::{self, Options, Outcome};
+use xtask::report;
 use xtask::source::{Limits, Source};
 
 #[derive(Parser)]
@@ -50,6 +51,11 @@ struct RegenArgs {
     /// The directory holding the fragment (default: this workspace's openapi/).
     #[arg(long, value_name = "DIR")]
     dir: Option<PathBuf>,
+    /// Also write a Markdown report here: the semver class the change requires, one line per
+    /// change (breaking, additive or docs), and a drafted CHANGELOG entry. Written with --check
+    /// too.
+    #[arg(long, value_name = "FILE")]
+    report: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -89,7 +95,19 @@ fn regen_command(args: RegenArgs) -> Result<ExitCode> {
         check: args.check,
         build: (!args.no_build && builds_dir).then(cargo_build),
     };
-    Ok(match regen::run(&opts)? {
+    let outcome = regen::run(&opts)?;
+    let code = print_outcome(&outcome, &opts, build_skipped.then_some(own_dir.as_path()));
+    if let Some(path) = &args.report {
+        std::fs::write(path, report::render(&outcome))
+            .with_context(|| format!("writing the report {}", path.display()))?;
+    }
+    Ok(code)
+}
+
+/// Prints what the run did; the exit code is failure only for a difference under `--check`.
+/// `skipped_build` names this workspace's openapi/ when a write elsewhere skipped the build.
+fn print_outcome(outcome: &Outcome, opts: &Options, skipped_build: Option<&Path>) -> ExitCode {
+    match outcome {
         Outcome::UpToDate => {
             println!("up to date");
             ExitCode::SUCCESS
@@ -121,7 +139,7 @@ fn regen_command(args: RegenArgs) -> Result<ExitCode> {
             if opts.check {
                 ExitCode::from(1)
             } else {
-                if build_skipped {
+                if let Some(own_dir) = skipped_build {
                     println!(
                         "note: build skipped: balance-api-gen builds from {}, not {}",
                         own_dir.display(),
@@ -131,7 +149,7 @@ fn regen_command(args: RegenArgs) -> Result<ExitCode> {
                 ExitCode::SUCCESS
             }
         }
-    })
+    }
 }
 
 /// `cargo build --package balance-api-gen`, with the cargo that runs this task when known.

@@ -1,8 +1,9 @@
 //! `cargo xtask regen`: source → fragment → files → build, or `--check` without writing.
 
+use crate::changes::{self, Change, Class, Kind};
 use crate::files::{OpenapiDir, Provenance, read_optional, write_atomic};
 use crate::source::{Document, Limits, Source, load};
-use crate::{BALANCE_PATH, changes, extract};
+use crate::{BALANCE_PATH, extract};
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
 use std::ffi::OsString;
@@ -51,8 +52,8 @@ pub enum Outcome {
         /// The sha256 it holds now.
         new_sha: String,
     },
-    /// The fragment differs: lines describe how (written, unless `check`).
-    Changed(Vec<String>),
+    /// The fragment differs: one change per difference (written, unless `check`).
+    Changed(Vec<Change>),
 }
 
 /// Runs the task. With `check`, nothing is written and a difference is reported as
@@ -114,20 +115,26 @@ fn recorded_sha(path: &Path) -> Result<Option<String>> {
         .map(str::to_owned))
 }
 
-fn summarize(fragment_path: &Path, old_bytes: Option<&[u8]>, fragment: &Value) -> Vec<String> {
+fn summarize(fragment_path: &Path, old_bytes: Option<&[u8]>, fragment: &Value) -> Vec<Change> {
     let Some(old) = old_bytes else {
-        return vec![format!(
-            "new fragment: {} did not exist",
-            fragment_path.display()
-        )];
+        // Nothing to compare with: compatibility cannot be shown, so it counts as breaking.
+        return vec![Change {
+            class: Class::Breaking,
+            kind: Kind::Added,
+            line: format!("new fragment: {} did not exist", fragment_path.display()),
+        }];
     };
     // An unparsable checked-in file is itself a change worth replacing.
     let old: Value = serde_json::from_slice(old).unwrap_or(Value::Null);
-    let lines = changes::summarize(&old, fragment);
-    if lines.is_empty() {
-        vec!["formatting only: same content, different bytes".to_owned()]
+    let changes = changes::summarize(&old, fragment);
+    if changes.is_empty() {
+        vec![Change {
+            class: Class::Docs,
+            kind: Kind::Changed,
+            line: "formatting only: same content, different bytes".to_owned(),
+        }]
     } else {
-        lines
+        changes
     }
 }
 

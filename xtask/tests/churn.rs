@@ -328,13 +328,19 @@ fn regen_and_build(fixture: &str, upstream: &Value, test_gen: bool) -> Built {
         "churn fixture {fixture}: regenerated and built in {:.1?} ({} change(s): {})",
         started.elapsed(),
         changes.len(),
-        changes.join("; ")
+        joined(&changes)
     );
     Built {
         fragment,
         generated,
         page,
     }
+}
+
+/// The changes as one line, the way `regen` prints them, separated by semicolons.
+fn joined(changes: &[xtask::changes::Change]) -> String {
+    let lines: Vec<String> = changes.iter().map(ToString::to_string).collect();
+    lines.join("; ")
 }
 
 /// Runs `cargo {args} --offline` in the scratch workspace; failure panics with cargo's output.
