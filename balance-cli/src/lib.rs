@@ -42,3 +42,12 @@ pub fn one_line(e: &(dyn std::error::Error + 'static)) -> String {
         None => e.to_string(),
     }
 }
+
+/// The command line as `T`; else the exit code once clap has printed the help, the version or
+/// the usage error (`usage` for an error, since each program gives 2 a meaning of its own).
+pub fn command_line<T: clap::Parser>(usage: u8) -> Result<T, std::process::ExitCode> {
+    T::try_parse().map_err(|e| {
+        let _ = e.print();
+        std::process::ExitCode::from(if e.use_stderr() { usage } else { 0 })
+    })
+}

@@ -58,6 +58,15 @@ pub struct GetBalancesArgs {
     #[serde(default, deserialize_with = "present")]
     #[schemars(with = "Listing", transform = drop_default)]
     pub state: Option<Listing>,
+    /// Which of them, and which page.
+    #[serde(flatten)]
+    pub page: PageArgs,
+}
+
+/// Arguments of `list_accounts`, and the paging of `get_balances`.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PageArgs {
     /// Only the accounts whose configured name starts with this.
     #[serde(default, deserialize_with = "present")]
     #[schemars(with = "String", length(max = 256), transform = drop_default)]
@@ -67,24 +76,6 @@ pub struct GetBalancesArgs {
     #[schemars(schema_with = "limit", transform = drop_default)]
     pub limit: Option<usize>,
     /// The previous answer's next_cursor, to go on; pass the same other arguments with it.
-    #[serde(default, deserialize_with = "present")]
-    #[schemars(with = "String", length(max = 256), transform = drop_default)]
-    pub cursor: Option<String>,
-}
-
-/// Arguments of `list_accounts`.
-#[derive(Debug, Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ListAccountsArgs {
-    /// Only the accounts whose name starts with this.
-    #[serde(default, deserialize_with = "present")]
-    #[schemars(with = "String", length(max = 256), transform = drop_default)]
-    pub name_prefix: Option<String>,
-    /// At most this many entries (1 to 100, default 50); a page also ends before 16 KB.
-    #[serde(default, deserialize_with = "present")]
-    #[schemars(schema_with = "limit", transform = drop_default)]
-    pub limit: Option<usize>,
-    /// The previous answer's next_cursor, to go on; pass the same name_prefix with it.
     #[serde(default, deserialize_with = "present")]
     #[schemars(with = "String", length(max = 256), transform = drop_default)]
     pub cursor: Option<String>,
@@ -163,10 +154,13 @@ impl Ask {
     fn new(
         arguments: &impl std::hash::Hash,
         listing: Listing,
-        prefix: &Option<String>,
-        cursor: &Option<String>,
-        limit: Option<usize>,
+        page: &PageArgs,
     ) -> Result<Self, String> {
+        let PageArgs {
+            name_prefix: prefix,
+            limit,
+            cursor,
+        } = page;
         let limit = limit.unwrap_or(DEFAULT_LIMIT);
         if !(1..=MAX_LIMIT).contains(&limit) {
             return Err(format!("limit must be 1 to {MAX_LIMIT}"));
@@ -328,14 +322,8 @@ impl BalanceServer {
             (None, None, Some(_)) if many => Listing::Attention,
             (None, _, _) => Listing::All,
         };
-        let arguments = (&args.account_sids, listing, &args.name_prefix);
-        let ask = Ask::new(
-            &arguments,
-            listing,
-            &args.name_prefix,
-            &args.cursor,
-            args.limit,
-        )?;
+        let arguments = (&args.account_sids, listing, &args.page.name_prefix);
+        let ask = Ask::new(&arguments, listing, &args.page)?;
         match (&args.account_sids, &self.fleet) {
             (Some(texts), _) => self.read_now(texts, &ask).await.map(Json),
             (None, Some(fleet)) => self.read_in_rounds(fleet, &ask).await.map(Json),
@@ -350,15 +338,9 @@ impl BalanceServer {
     )]
     async fn list_accounts(
         &self,
-        Parameters(args): Parameters<ListAccountsArgs>,
+        Parameters(args): Parameters<PageArgs>,
     ) -> Result<Json<AccountList>, String> {
-        let ask = Ask::new(
-            &args.name_prefix,
-            Listing::All,
-            &args.name_prefix,
-            &args.cursor,
-            args.limit,
-        )?;
+        let ask = Ask::new(&args.name_prefix, Listing::All, &args)?;
         let prefix = ask.prefix.as_deref().unwrap_or("");
         let items = (self.accounts.iter().enumerate()).map(|(at, target)| {
             let name = target.name.as_deref().unwrap_or("");
@@ -1045,6 +1027,11 @@ mod tests {
                 "invalid Account SID",
             ),
             ("get_balance", json!({"acount_sid": SUB}), "unknown field"),
+            (
+                "get_balances",
+                json!({"account_sids": [SUB], "nme_prefix": "a"}),
+                "unknown field",
+            ),
             (
                 "get_balances",
                 json!({"account_sids": [SUB, "ACzz"]}),

@@ -546,6 +546,13 @@ async fn any_unicode_name_is_exported_exactly_with_the_formats_escapes() {
     );
     assert!(metrics.contains("name=\"x y\""), "{metrics}");
     promtool_accepts(&metrics);
+    // For people, the name as written: no Rust escapes for its quotes and backslash.
+    let out = run(with_config(&server, &config, "text")).await;
+    let shown = text(&out.stdout);
+    assert!(
+        shown.contains(&format!("café \"quoted\" \\ 🚀 ({PARENT}): 1.00 ")),
+        "{shown}"
+    );
 }
 
 /// The setup: the 8 subaccounts of one rate-limited parent listed first, at

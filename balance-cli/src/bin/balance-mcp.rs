@@ -77,12 +77,9 @@ struct Args {
 const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(30);
 
 fn main() -> ExitCode {
-    let args = match Args::try_parse() {
+    let args = match balance_cli::command_line::<Args>(2) {
         Ok(args) => args,
-        Err(e) => {
-            let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
-        }
+        Err(code) => return code,
     };
     match balance_cli::run(serve(args)).and_then(|r| r) {
         Ok(()) => ExitCode::SUCCESS,

@@ -74,12 +74,9 @@ struct ReportArgs {
 
 fn main() -> ExitCode {
     // clap's own usage errors exit 2, which here means "below minimum"; keep 2 for that alone.
-    let cli = match Cli::try_parse() {
+    let cli = match balance_cli::command_line::<Cli>(1) {
         Ok(cli) => cli,
-        Err(e) => {
-            let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { 1 } else { 0 });
-        }
+        Err(code) => return code,
     };
     let outcome = match cli.command {
         Some(Command::Serve(args)) => balance_cli::run(serve::run(args)),

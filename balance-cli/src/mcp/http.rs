@@ -215,8 +215,13 @@ struct Gate {
 
 /// Time for a request body to arrive whole, once its headers have.
 const BODY_TIMEOUT: Duration = Duration::from_secs(10);
-/// A session nobody uses after its `initialize` (an abandoned one, say) closes after this.
+/// A session nobody uses after its `initialize` (an abandoned one, say) closes after this. rmcp
+/// has no setting for it: its `init_timeout` ends when the `initialize` request arrives, which
+/// over HTTP is the request that opens the session, and its `keep_alive` would close every idle
+/// session this soon, event streams and all.
 const UNUSED_SESSION_TIMEOUT: Duration = Duration::from_secs(30);
+/// An idle session closes after this: rmcp's `keep_alive`, named here for `--max-sessions`.
+const IDLE_SESSION_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// The token check; one `Host` and one `Origin` at most (400); then, for a request that opens
 /// a session (a POST without a session id), the session cap, as a 503 (rmcp has no cap of its
@@ -378,7 +383,9 @@ pub async fn serve(server: BalanceServer, options: Options) -> Result<(), String
         config.with_allowed_hosts(hosts.iter().map(|host| format!("{host}:{}", local.port())))
     };
     let sessions_done = config.cancellation_token.clone();
-    let sessions = Arc::new(LocalSessionManager::default());
+    let mut sessions = LocalSessionManager::default();
+    sessions.session_config.keep_alive = Some(IDLE_SESSION_TIMEOUT);
+    let sessions = Arc::new(sessions);
     let mcp = StreamableHttpService::new(move || Ok(server.clone()), sessions.clone(), config);
     let gate = Arc::new(Gate {
         token: options.token,

@@ -1,15 +1,16 @@
-//! stdin and stdout for rmcp, with the two things its stdio transport does not do itself:
+//! stdin and stdout for rmcp, with what its stdio transport (rmcp 3.11) does not do itself:
 //!
 //! - a line over [`MAX_LINE`], or one that is not a JSON object, is answered with a JSON-RPC
-//!   error (id `null`, since none could be read) and skipped; rmcp drops an over-long or
-//!   non-JSON line without a word, and the client waits for ever;
+//!   error (id `null`, since none could be read) and skipped; rmcp drops a line that is not
+//!   JSON, or one over its own 16 MiB cap, without a word, and the client waits for ever;
 //! - a notification before the `initialize` request is ignored, as the MCP lifecycle allows;
 //!   rmcp ends the session on one.
 //!
 //! It also ends the session when stdout's reader goes away, where rmcp would wait for stdin;
 //! and when stdin closes, it holds rmcp's end of input back until every request already
-//! passed on has its answer on stdout (rmcp ends the session on EOF, dropping calls still
-//! running), and the caller waits for stdout to be written before it exits.
+//! passed on has its answer on stdout (rmcp waits 5 s for calls still running, then drops
+//! them; a tool call may take 30 s), and the caller waits for stdout to be written before it
+//! exits.
 //!
 //! Everything else passes through untouched, one line at a time, and rmcp's answers and these
 //! errors reach stdout as whole lines.
@@ -210,6 +211,54 @@ async fn read_line(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Why this wrapper exists, checked against the rmcp in Cargo.lock: its own line transport
+    /// (the codec `rmcp::transport::stdio()` uses) answers a line that is not JSON with
+    /// nothing, so a client would wait for ever. When this fails, rmcp answers it itself, and
+    /// that part of the wrapper can go.
+    #[tokio::test]
+    async fn rmcp_alone_leaves_a_line_that_is_not_json_unanswered() {
+        use rmcp::ServiceExt;
+        let client = balance_api::Client::builder()
+            .credentials(
+                balance_api::Credentials::auth_token(
+                    "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".parse().expect("sid"),
+                    "stdio-test-token-0123456789abcd",
+                )
+                .expect("credentials"),
+            )
+            .build()
+            .expect("client");
+        let own = crate::accounts::with_client(&client, Vec::new(), None);
+        let server = crate::mcp::BalanceServer::new(own, false, std::time::Duration::from_secs(5));
+        let (ours, theirs) = tokio::io::duplex(64 * 1024);
+        let _server = tokio::spawn(async move { server.serve(theirs).await.map(|s| s.waiting()) });
+        let (reader, mut writer) = tokio::io::split(ours);
+        let mut lines = tokio::io::BufReader::new(reader).lines();
+        let initialize = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"0"}}}"#;
+        for line in [
+            initialize,
+            r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
+            "not json",
+            r#"{"jsonrpc":"2.0","id":2,"method":"tools/list"}"#,
+        ] {
+            writer
+                .write_all(format!("{line}\n").as_bytes())
+                .await
+                .expect("write");
+        }
+        let mut answers = Vec::new();
+        while answers.len() < 2 {
+            let line = lines.next_line().await.expect("read").expect("a line");
+            answers.push(serde_json::from_str::<serde_json::Value>(&line).expect("JSON"));
+        }
+        let ids: Vec<&serde_json::Value> = answers.iter().map(|a| &a["id"]).collect();
+        assert_eq!(
+            ids,
+            [1, 2],
+            "no answer between them for the line that is not JSON: {answers:?}"
+        );
+    }
 
     #[tokio::test]
     async fn lines_up_to_the_limit_pass_longer_ones_are_dropped_whole() {
