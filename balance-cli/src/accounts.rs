@@ -2,7 +2,10 @@
 //! account with its own credentials), or the environment's credentials (their own account, or
 //! the SIDs given), or the demo server.
 
+pub mod config;
+
 use crate::args::ClientArgs;
+use crate::fetch::Target;
 use crate::{demo, input};
 use balance_api::{AccountSid, Balance, BuildError, Client, ClientBuilder, Decimal};
 use std::path::{Path, PathBuf};
@@ -56,7 +59,7 @@ impl AccountArgs {
             }
         }
         if let Some(path) = &self.config {
-            return crate::config::read(path, self.min, &self.client, "balance-cli");
+            return config::read(path, self.min, &self.client, "balance-cli");
         }
         let (client, demo) = own_client(&self.client, self.demo, "balance-cli").await?;
         if let Some(server) = &demo {
@@ -135,19 +138,6 @@ fn read_accounts(path: &Path) -> Result<Vec<AccountSid>, String> {
         accounts.push(sid);
     }
     Ok(accounts)
-}
-
-/// One account to read, and how.
-#[derive(Debug, Clone)]
-pub struct Target {
-    /// The `name` from the config file: a label in every output.
-    pub name: Option<String>,
-    /// The account whose balance is read.
-    pub account: AccountSid,
-    /// The account's own threshold, else the run's `--min`.
-    pub min: Option<Decimal>,
-    /// The client that reads it, with the credentials that may.
-    pub client: Client,
 }
 
 /// `sids` read with one client, each once, in first-seen order; no SID means the credentials'

@@ -2,8 +2,7 @@
 //! which what finished is kept and the rest are reported as unfinished. Both programs fetch
 //! through [`within`].
 
-use crate::accounts::Target;
-use balance_api::{Balance, Error};
+use balance_api::{AccountSid, Balance, Client, Decimal, Error};
 use futures_util::StreamExt;
 use std::fmt;
 use std::time::Duration;
@@ -12,6 +11,19 @@ use std::time::Duration;
 /// above any `--concurrency` that the clients' own in-flight limit allows, so that fetches
 /// waiting out a 429 (which hold no request slot) leave room for the others.
 const PENDING: usize = 256;
+
+/// One account to read, and how.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// The `name` from the config file: a label in every output.
+    pub name: Option<String>,
+    /// The account whose balance is read.
+    pub account: AccountSid,
+    /// The account's own threshold, else the run's `--min`.
+    pub min: Option<Decimal>,
+    /// The client that reads it, with the credentials that may.
+    pub client: Client,
+}
 
 /// Why an account has no balance to show: the fetch failed, or the wait for it ended first.
 #[derive(Debug)]

@@ -7,7 +7,6 @@
 
 pub mod accounts;
 pub mod args;
-pub mod config;
 pub mod demo;
 pub mod destination;
 pub mod escape;

@@ -7,7 +7,7 @@ pub mod http;
 mod resources;
 pub mod stdio;
 
-use crate::accounts::Target;
+use crate::fetch::Target;
 use crate::fetch::{self, Outcome, Problem};
 use crate::json::{BalanceJson, Failure};
 use crate::rounds::{Round, Rounds};

@@ -1,8 +1,8 @@
 //! The three output forms and the exit status.
 
-use crate::accounts::Target;
 use crate::escape;
 use crate::fetch::Outcome;
+use crate::fetch::Target;
 use crate::json::{BILLED_TO_PARENT, BalanceJson, Failure, is_below};
 use serde_json::json;
 use std::fmt::Write as _;

@@ -4,7 +4,7 @@
 //! than it can afford to. Balance changes lag anyway, and Twilio's API is rate limited: ten
 //! askers cost one round, not ten.
 
-use crate::accounts::Target;
+use crate::fetch::Target;
 use crate::fetch::{self, Outcome, Problem};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering::SeqCst};

@@ -7,8 +7,8 @@
 //! what it has and says a round is in progress. A failed fetch is reported as down, never
 //! with the balance of an earlier round.
 
-use crate::accounts::{AccountArgs, Target};
-use crate::fetch::{Outcome, Problem};
+use crate::accounts::AccountArgs;
+use crate::fetch::{Outcome, Problem, Target};
 use crate::output::{Report, gauge};
 use crate::rounds::{self, Round, Rounds};
 use crate::server::Server;

@@ -2,8 +2,8 @@
 //! or a phone. Rendered here with no script; everything from the config or from Twilio is
 //! HTML-escaped.
 
-use crate::accounts::Target;
 use crate::escape;
+use crate::fetch::Target;
 use crate::fetch::{Outcome, Problem};
 use crate::json::{BILLED_TO_PARENT, is_below};
 use std::fmt::Write as _;

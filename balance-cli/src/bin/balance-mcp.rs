@@ -107,7 +107,7 @@ async fn serve(args: Args) -> Result<(), String> {
         if path.as_os_str() == "-" && listen.is_none() {
             return Err("--config -: stdin carries the MCP messages here; name a file".into());
         }
-        let accounts = balance_cli::config::read(path, None, &args.client, "balance-mcp")?.targets;
+        let accounts = accounts::config::read(path, None, &args.client, "balance-mcp")?.targets;
         let server =
             BalanceServer::configured(accounts, call_timeout, args.client.timeout, args.cache);
         return serve_on(server, listen).await;

@@ -3,8 +3,9 @@
 //! reported at once, each at its line. A secret is named where it is kept (a variable, a file),
 //! never written in the file, and never shown.
 
-use crate::accounts::{Accounts, Target};
+use super::Accounts;
 use crate::args::ClientArgs;
+use crate::fetch::Target;
 use crate::input;
 use balance_api::{AccountSid, Balance, Client, ClientBuilder, Credentials, Decimal};
 use serde::Deserialize;
