@@ -29,8 +29,9 @@ pub const MAX_LIMIT: usize = 100;
 /// The longest `name_prefix` and `cursor` a call may pass.
 pub const MAX_ARGUMENT_CHARS: usize = 256;
 
-/// Which accounts an answer lists, by state. Its variants are told in the `state` argument's
-/// description, once: doc comments here would repeat them in every schema.
+/// Which accounts an answer lists, by state.
+// The variants are told once, in the `state` argument's description: doc comments on them
+// would be repeated in every schema.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 #[allow(missing_docs)]
