@@ -63,6 +63,23 @@ fn xtask(dir: &Path, args: &[&std::ffi::OsStr]) -> Output {
         .expect("run the xtask binary")
 }
 
+/// `regen --check --from FROM --dir DIR --report REPORT`, run in `tmp`.
+fn check(
+    tmp: &std::path::Path,
+    from: &std::path::Path,
+    dir: &std::path::Path,
+    report: &str,
+) -> std::process::Output {
+    let args = ["--check".as_ref(), "--from".as_ref(), from.as_os_str()];
+    let more = [
+        "--dir".as_ref(),
+        dir.as_os_str(),
+        "--report".as_ref(),
+        report.as_ref(),
+    ];
+    xtask(tmp, &[&args[..], &more[..]].concat())
+}
+
 /// Runs `regen --check --report` with `source` against a scratch copy of the committed files;
 /// asserts the exit code and that nothing but the report was written, and returns the report.
 fn check_report(source: &Value, exit_code: i32) -> String {
@@ -71,18 +88,7 @@ fn check_report(source: &Value, exit_code: i32) -> String {
     // Pretty, as upstream publishes it: the unchanged fixture is then the one scratch() records.
     let from = tmp.path().join("upstream.json");
     std::fs::write(&from, xtask::extract::to_bytes(source)).expect("write the fixture");
-    let out = xtask(
-        tmp.path(),
-        &[
-            "--check".as_ref(),
-            "--from".as_ref(),
-            from.as_os_str(),
-            "--dir".as_ref(),
-            dir.0.as_os_str(),
-            "--report".as_ref(),
-            "report.md".as_ref(),
-        ],
-    );
+    let out = check(tmp.path(), &from, &dir.0, "report.md");
     assert_eq!(out.status.code(), Some(exit_code), "{out:?}");
     assert!(
         snapshot(&dir) == before,
@@ -102,42 +108,38 @@ fn change_lines(report: &str) -> Vec<&str> {
         .collect()
 }
 
+/// `report` says `semver`, has `count` change lines each starting with `prefix`, and drafts
+/// its CHANGELOG entry with `entry`.
+fn assert_report(report: &str, semver: &str, count: usize, prefix: &str, entry: &str) {
+    assert_eq!(report.lines().next(), Some(semver), "{report}");
+    let lines = change_lines(report);
+    assert_eq!(lines.len(), count, "{report}");
+    assert!(lines.iter().all(|l| l.starts_with(prefix)), "{report}");
+    assert!(report.contains(entry), "{report}");
+}
+
 #[test]
 fn report_breaking_a_removed_response_field_requires_a_major_release() {
     let report = check_report(&currency_removed(), 1);
-    assert_eq!(report.lines().next(), Some("semver: major"), "{report}");
-    let lines = change_lines(&report);
-    assert_eq!(lines.len(), 1, "{report}");
-    assert!(
-        lines[0]
-            .starts_with("- breaking: schema field api.v2010.account.balance.currency: removed"),
-        "{report}"
-    );
-    assert!(
-        report.contains("```markdown\n## [Unreleased]\n\n### Removed\n"),
-        "{report}"
-    );
-    assert!(
-        report.contains("- `balance-api` (**breaking**): from the upstream spec, schema field"),
-        "{report}"
+    assert_report(
+        &report,
+        "semver: major",
+        1,
+        "- breaking: schema field api.v2010.account.balance.currency: removed",
+        "```markdown\n## [Unreleased]\n\n### Removed\n- `balance-api` (**breaking**): from the \
+         upstream spec, schema field",
     );
 }
 
 #[test]
 fn report_additive_a_new_optional_response_field_requires_a_minor_release() {
     let report = check_report(&optional_field_added(), 1);
-    assert_eq!(report.lines().next(), Some("semver: minor"), "{report}");
-    let lines = change_lines(&report);
-    assert_eq!(lines.len(), 1, "{report}");
-    assert!(
-        lines[0].starts_with(
-            "- additive: schema field api.v2010.account.balance.balance_updated_at: added: "
-        ),
-        "{report}"
-    );
-    assert!(
-        report.contains("## [Unreleased]\n\n### Added\n- `balance-api`: "),
-        "{report}"
+    assert_report(
+        &report,
+        "semver: minor",
+        1,
+        "- additive: schema field api.v2010.account.balance.balance_updated_at: added: ",
+        "## [Unreleased]\n\n### Added\n- `balance-api`: ",
     );
     assert!(
         !report.contains("### Removed") && !report.contains("### Changed"),
@@ -148,16 +150,11 @@ fn report_additive_a_new_optional_response_field_requires_a_minor_release() {
 #[test]
 fn report_docs_rewritten_prose_is_a_patch() {
     let report = check_report(&prose_rewritten(), 1);
-    assert_eq!(report.lines().next(), Some("semver: patch"), "{report}");
+    let entry = "### Changed\n- `balance-api` (docs only): ";
+    assert_report(&report, "semver: patch", 2, "- docs: ", entry);
     let lines = change_lines(&report);
-    assert_eq!(lines.len(), 2, "{report}");
-    assert!(lines.iter().all(|l| l.starts_with("- docs: ")), "{report}");
     assert!(lines[0].contains("summary"), "{report}");
     assert!(lines[1].contains("currency description"), "{report}");
-    assert!(
-        report.contains("### Changed\n- `balance-api` (docs only): "),
-        "{report}"
-    );
 }
 
 #[test]
@@ -211,18 +208,7 @@ fn report_is_written_beside_a_regen_that_writes() {
 fn a_report_that_cannot_be_written_is_a_clear_error() {
     let (tmp, dir) = scratch();
     let from = write_json(tmp.path(), &fixture_json());
-    let out = xtask(
-        tmp.path(),
-        &[
-            "--check".as_ref(),
-            "--from".as_ref(),
-            from.as_os_str(),
-            "--dir".as_ref(),
-            dir.0.as_os_str(),
-            "--report".as_ref(),
-            "no/such/dir/report.md".as_ref(),
-        ],
-    );
+    let out = check(tmp.path(), &from, &dir.0, "no/such/dir/report.md");
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
