@@ -717,3 +717,14 @@ fn calls_within_the_cache_share_one_round() {
         "the 4 low of 25: {third}"
     );
 }
+
+/// `--cache` is about a config's rounds: without `--config` it is a usage error, not ignored.
+#[test]
+fn cache_without_a_config_is_refused() {
+    for args in [&["--cache", "5"][..], &["--demo", "--cache", "5"]] {
+        let out = server(args, &[]).output().expect("runs");
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("--config") || err.contains("--demo"), "{err}");
+    }
+}

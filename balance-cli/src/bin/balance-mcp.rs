@@ -39,9 +39,15 @@ struct Args {
     #[arg(long, value_name = "FILE", conflicts_with = "demo")]
     config: Option<PathBuf>,
     /// With --config: how long one round of reads of every account answers the calls about all
-    /// of them, before a call starts a new round: seconds (60) or with a unit (90s, 5m).
-    #[arg(long, value_name = "DURATION", default_value = "60", value_parser = balance_cli::args::parse_duration)]
-    cache: std::time::Duration,
+    /// of them, before a call starts a new round: seconds or with a unit (90s, 5m); default 60.
+    #[arg(
+        long,
+        value_name = "DURATION",
+        value_parser = balance_cli::args::parse_duration,
+        requires = "config",
+        conflicts_with = "demo"
+    )]
+    cache: Option<Duration>,
     #[command(flatten)]
     client: ClientArgs,
     /// Serve MCP's Streamable HTTP transport at http://ADDR/mcp instead of stdio, e.g.
@@ -72,6 +78,9 @@ struct Args {
     )]
     max_sessions: u16,
 }
+
+/// How long a round of reads of a config's accounts answers calls, unless --cache says.
+const DEFAULT_CACHE: Duration = Duration::from_secs(60);
 
 /// An assistant waits on each call: one that takes longer has better things to say ("timed out").
 const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(30);
@@ -108,8 +117,12 @@ async fn serve(args: Args) -> Result<(), String> {
             return Err("--config -: stdin carries the MCP messages here; name a file".into());
         }
         let accounts = accounts::config::read(path, None, &args.client, "balance-mcp")?.targets;
-        let server =
-            BalanceServer::configured(accounts, call_timeout, args.client.timeout, args.cache);
+        let server = BalanceServer::configured(
+            accounts,
+            call_timeout,
+            args.client.timeout,
+            args.cache.unwrap_or(DEFAULT_CACHE),
+        );
         return serve_on(server, listen).await;
     }
     let (client, demo) = accounts::own_client(&args.client, args.demo, "balance-mcp").await?;
