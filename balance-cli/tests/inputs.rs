@@ -473,3 +473,67 @@ fn a_secret_pasted_as_a_variable_name_or_path_is_not_echoed() {
         assert!(err.contains(expected), "{expected}\nin:\n{err}");
     }
 }
+
+/// A name spelt like another account's SID is a name: neither a second listing of that SID nor
+/// a name already used.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_name_spelt_like_another_accounts_sid_is_a_name() {
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.any_request();
+            then.status(200)
+                .header("content-type", "application/json")
+                .body(r#"{"account_sid":null,"balance":"1.50","currency":"USD"}"#);
+        })
+        .await;
+    let other = "AC0123456789abcdef0123456789abcdef";
+    let dir = tempfile::tempdir().expect("dir");
+    let config = dir.path().join("sid-names.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[account]]\nname = \"a\"\naccount_sid = \"{SID}\"\nauth_token_env = \"T\"\n\n\
+             [[account]]\nname = \"{SID}\"\naccount_sid = \"{other}\"\nauth_token_env = \"T\"\n"
+        ),
+    )
+    .expect("write");
+    let mut cmd = balance();
+    cmd.env("T", TOKEN).args([
+        "--config",
+        &config.to_string_lossy(),
+        "--base-url",
+        &server.base_url(),
+    ]);
+    let out = run(cmd).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let shown = text(&out.stdout);
+    assert!(
+        shown.contains(&format!("{SID} ({other}): 1.50 USD")),
+        "{shown}"
+    );
+    // A name or a SID really written twice is still refused, at the second place.
+    std::fs::write(
+        &config,
+        format!(
+            "[[account]]\nname = \"a\"\naccount_sid = \"{SID}\"\nauth_token_env = \"T\"\n\n\
+             [[account]]\nname = \"a\"\naccount_sid = \"{other}\"\nauth_token_env = \"T\"\n\n\
+             [[account]]\nname = \"b\"\naccount_sid = \"{SID}\"\nauth_token_env = \"T\"\n"
+        ),
+    )
+    .expect("write");
+    let out = balance()
+        .env("T", TOKEN)
+        .args(["--config", &config.to_string_lossy()])
+        .output()
+        .expect("runs");
+    let (err, at) = (text(&out.stderr), config.display());
+    assert!(
+        err.contains(&format!("{at}:7: name \"a\" is already used at {at}:2")),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("{at}:13: {SID} is already listed at {at}:3")),
+        "{err}"
+    );
+}

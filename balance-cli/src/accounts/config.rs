@@ -103,7 +103,8 @@ pub fn read(
             ..Accounts::default()
         },
         problems: Problems::new(),
-        first: HashMap::new(),
+        names: HashMap::new(),
+        sids: HashMap::new(),
     };
     let tables = check.tables(doc.into_inner());
     if tables.is_empty() && check.problems.is_empty() {
@@ -183,8 +184,10 @@ struct Check<'t, 'c> {
     clients: HashMap<String, Client>,
     accounts: Accounts,
     problems: Problems,
-    /// Where each name and SID is first written, for those written twice.
-    first: HashMap<String, Range<usize>>,
+    /// Where each name is first written, for one written twice.
+    names: HashMap<String, Range<usize>>,
+    /// Where each SID is first written, for one listed twice.
+    sids: HashMap<AccountSid, Range<usize>>,
 }
 
 impl Check<'_, '_> {
@@ -261,16 +264,16 @@ impl Check<'_, '_> {
             return;
         };
         let name = target.name.clone().unwrap_or_default();
-        let sid = target.account.to_string();
-        if let Some(first) = self.first.get(&name) {
+        let sid = &target.account;
+        if let Some(first) = self.names.get(&name) {
             let why = format!("name {name:?} is already used at {}", file.at(first));
             self.problem(name_at, why);
-        } else if let Some(first) = self.first.get(&sid) {
+        } else if let Some(first) = self.sids.get(sid) {
             let why = format!("{sid} is already listed at {}", file.at(first));
             self.problem(sid_at, why);
         } else {
-            self.first.insert(name, name_at);
-            self.first.insert(sid, sid_at);
+            self.names.insert(name, name_at);
+            self.sids.insert(sid.clone(), sid_at);
             self.accounts.targets.push(target);
         }
     }
