@@ -7,11 +7,10 @@ pub mod http;
 mod resources;
 pub mod stdio;
 
-use crate::fetch::Target;
-use crate::fetch::{self, Outcome, Problem};
+use crate::fetch::{self, Outcome, Problem, Target};
 use crate::json::{BalanceJson, Failure};
 use crate::rounds::{Round, Rounds};
-use balance_api::{AccountSid, Balance, Decimal};
+use balance_api::{AccountSid, Balance};
 use fleet::{BatchEntry, Counts, Cursor, DEFAULT_LIMIT, Listing, MAX_ARGUMENT_CHARS, MAX_LIMIT};
 use rmcp::handler::server::{router::tool::ToolRouter, wrapper::Parameters};
 use rmcp::model::{
@@ -191,7 +190,7 @@ impl Ask {
 #[derive(Clone)]
 pub struct BalanceServer {
     /// The first reads any SID not configured, unless a config file named them all.
-    accounts: Arc<Vec<Target>>,
+    accounts: Arc<[Target]>,
     /// A config file's accounts, read in rounds shared by the calls about all of them.
     fleet: Option<Arc<Rounds<Round>>>,
     demo: bool,
@@ -221,7 +220,7 @@ impl BalanceServer {
         let mut tool_router = tools();
         tool_router.remove_route("list_accounts");
         Self {
-            accounts: Arc::new(accounts),
+            accounts: accounts.into(),
             fleet: None,
             demo,
             call_timeout,
@@ -240,10 +239,12 @@ impl BalanceServer {
     ) -> Self {
         let mut tool_router = tools();
         name_accounts(&mut tool_router, &names(&accounts));
+        // One list for the lookups and the rounds: a config may hold 10,000 accounts.
+        let accounts: Arc<[Target]> = accounts.into();
         let make = |_: &[Target], _: Option<&Round>, round: Round| round;
         let fleet = Rounds::new(accounts.clone(), limit, cache, make);
         Self {
-            accounts: Arc::new(accounts),
+            accounts,
             fleet: Some(fleet),
             demo: false,
             call_timeout,
@@ -469,14 +470,14 @@ impl BalanceServer {
 
     fn result(&self, target: &Target, balance: &Balance) -> BalanceJson {
         let name = target.name.as_deref();
-        let min: Option<Decimal> = target.min;
-        BalanceJson::new(&target.account, name, balance, min, self.demo)
+        BalanceJson::new(&target.account, name, balance, target.min, self.demo)
     }
 }
 
-/// The tools, their hints set in one place, and their schemas cut to what a client needs, since an assistant reads them all on
-/// every turn: an output schema keeps its shape (types, bounds, required fields) and leaves the
-/// meaning to the tool's description; no schema names its dialect (2020-12 is MCP's default).
+/// The tools, their hints set in one place, and their schemas cut to what a client needs, since
+/// an assistant reads them all on every turn: an output schema keeps its shape (types, bounds,
+/// required fields) and leaves the meaning to the tool's description; no schema names its
+/// dialect (2020-12 is MCP's default).
 fn tools() -> ToolRouter<BalanceServer> {
     fn strip(value: &mut serde_json::Value, key: &str) {
         match value {
@@ -624,6 +625,7 @@ impl ServerHandler for BalanceServer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use balance_api::Decimal;
     use httpmock::prelude::*;
     use rmcp::model::{CallToolRequestParams, CallToolResult};
     use rmcp::service::{RoleClient, RunningService};

@@ -4,8 +4,7 @@
 //! than it can afford to. Balance changes lag anyway, and Twilio's API is rate limited: ten
 //! askers cost one round, not ten.
 
-use crate::fetch::Target;
-use crate::fetch::{self, Outcome, Problem};
+use crate::fetch::{self, Outcome, Problem, Target};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::time::{Duration, Instant, SystemTime};
@@ -40,7 +39,7 @@ type Make<S> = Box<dyn Fn(&[Target], Option<&S>, Round) -> S + Send + Sync>;
 
 /// The targets, the latest snapshot, and whether a round is running.
 pub struct Rounds<S> {
-    targets: Vec<Target>,
+    targets: Arc<[Target]>,
     /// Each round's own time limit (see [`fetch::within`]).
     limit: Option<Duration>,
     cache: Duration,
@@ -55,11 +54,12 @@ impl<S: Snapshot> Rounds<S> {
     /// Rounds over `targets`, each cut off after `limit`, served for `cache`; no round runs
     /// until one is asked for (or [`Rounds::start`]).
     pub fn new(
-        targets: Vec<Target>,
+        targets: impl Into<Arc<[Target]>>,
         limit: Option<Duration>,
         cache: Duration,
         make: impl Fn(&[Target], Option<&S>, Round) -> S + Send + Sync + 'static,
     ) -> Arc<Self> {
+        let targets = targets.into();
         let none = Round {
             outcomes: targets.iter().map(|_| Err(Problem::NotYet)).collect(),
             finished: None,

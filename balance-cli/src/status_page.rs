@@ -3,8 +3,7 @@
 //! HTML-escaped.
 
 use crate::escape;
-use crate::fetch::Target;
-use crate::fetch::{Outcome, Problem};
+use crate::fetch::{Outcome, Problem, Target};
 use crate::json::{BILLED_TO_PARENT, is_below};
 use std::fmt::Write as _;
 use std::time::SystemTime;

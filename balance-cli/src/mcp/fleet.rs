@@ -2,8 +2,7 @@
 //! counted by state, and cut into pages no bigger than [`ANSWER_BYTES`], with a cursor for the
 //! rest. An assistant pays for every byte it reads, on every turn.
 
-use crate::fetch::Outcome;
-use crate::fetch::Target;
+use crate::fetch::{Outcome, Target};
 use crate::json::{BalanceJson, Failure, State};
 use balance_api::AccountSid;
 use serde::{Deserialize, Serialize};
