@@ -1,9 +1,8 @@
 //! The three output forms and the exit status.
 
 use crate::escape;
-use crate::fetch::Outcome;
-use crate::fetch::Target;
-use crate::json::{BILLED_TO_PARENT, BalanceJson, Failure, is_below};
+use crate::fetch::{Outcome, Target};
+use crate::json::{BILLED_TO_PARENT, BalanceJson, Failure, State, is_below};
 use serde_json::json;
 use std::fmt::Write as _;
 
@@ -37,9 +36,8 @@ impl<'a> Report<'a> {
     /// 1 if any account failed, else 2 if any is below its minimum, else 0. An account with
     /// no balance of its own (a subaccount) is neither.
     pub fn exit_status(&self) -> u8 {
-        let failed = self.rows.iter().any(|(_, r)| r.is_err());
-        let below = (self.rows.iter()).any(|(t, r)| r.as_ref().is_ok_and(|b| is_below(b, t.min)));
-        match (failed, below) {
+        let any = |state| (self.rows.iter()).any(|(t, r)| State::of(r, t.min) == state);
+        match (any(State::Unreadable), any(State::BelowMin)) {
             (true, _) => 1,
             (false, true) => 2,
             (false, false) => 0,
