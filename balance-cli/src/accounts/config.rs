@@ -202,13 +202,12 @@ impl Check<'_, '_> {
             let span = value.span();
             match (key.get_ref().as_ref(), value.into_inner()) {
                 ("account", DeValue::Array(items)) => {
-                    for item in items.iter() {
-                        match item.get_ref() {
-                            DeValue::Table(table) => {
-                                tables.push(Spanned::new(item.span(), table.clone()));
-                            }
+                    for item in items {
+                        let span = item.span();
+                        match item.into_inner() {
+                            DeValue::Table(table) => tables.push(Spanned::new(span, table)),
                             _ => self.problem(
-                                item.span(),
+                                span,
                                 "`account` entries must be tables: write [[account]]",
                             ),
                         }
