@@ -290,7 +290,7 @@ async fn event_stream(gate: &Gate, id: String, request: Request, next: Next) -> 
     }
     // Made before rmcp runs, so the slot frees even if this request is dropped midway.
     let streaming = gate.streaming.clone();
-    let guard = Guard(move || {
+    let guard = scopeguard::guard(id, move |id| {
         streaming.lock().remove(&id);
     });
     let response = next.run(request).await;
@@ -349,15 +349,6 @@ async fn open_session(gate: &Arc<Gate>, request: Request, next: Next) -> Respons
         });
     }
     response
-}
-
-/// Runs its closure when dropped.
-struct Guard<F: FnMut()>(F);
-
-impl<F: FnMut()> Drop for Guard<F> {
-    fn drop(&mut self) {
-        (self.0)()
-    }
 }
 
 /// Serves `server` over Streamable HTTP until SIGTERM or SIGINT.
