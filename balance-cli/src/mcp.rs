@@ -641,16 +641,20 @@ mod tests {
         _server: tokio::task::JoinHandle<Option<RunningService<RoleServer, BalanceServer>>>,
     }
 
-    async fn connect(twilio: &MockServer) -> Session {
+    /// A client of SID's credentials aimed at `base_url`, without retries.
+    fn client(base_url: &str) -> balance_api::Client {
         let creds =
             balance_api::Credentials::auth_token(SID.parse().expect("sid"), TOKEN).expect("creds");
-        let client = balance_api::Client::builder()
+        balance_api::Client::builder()
             .credentials(creds)
-            .base_url(twilio.base_url())
+            .base_url(base_url)
             .retry(balance_api::RetryPolicy::none())
             .build()
-            .expect("client");
-        let own = crate::accounts::with_client(&client, Vec::new(), None);
+            .expect("client")
+    }
+
+    async fn connect(twilio: &MockServer) -> Session {
+        let own = crate::accounts::with_client(&client(&twilio.base_url()), Vec::new(), None);
         let (server_io, client_io) = tokio::io::duplex(4096);
         let server = tokio::spawn(async move {
             BalanceServer::new(own, false, Duration::from_secs(30))
@@ -706,14 +710,7 @@ mod tests {
     /// A configured server of `names`, the i-th with the SID `AC{i:032x}`, read from `base_url`
     /// with a 1.00 minimum.
     fn named(names: Vec<String>, base_url: &str) -> BalanceServer {
-        let creds =
-            balance_api::Credentials::auth_token(SID.parse().expect("sid"), TOKEN).expect("creds");
-        let client = balance_api::Client::builder()
-            .credentials(creds)
-            .base_url(base_url)
-            .retry(balance_api::RetryPolicy::none())
-            .build()
-            .expect("client");
+        let client = client(base_url);
         let accounts = (names.into_iter().enumerate())
             .map(|(i, name)| Target {
                 name: Some(name),
