@@ -1,6 +1,7 @@
 //! The demo server: the spec's documented example (or, when it documents none, a body made from
-//! the response schema; see [`SOURCE`]), served on loopback behind the same basic auth check
-//! Twilio makes, so the whole path (request, auth header, decode) runs with no account at all.
+//! the response schema; see [`balance_api_gen::DEMO_RESPONSE_SOURCE`]), served on loopback
+//! behind the same basic auth check Twilio makes, so the whole path (request, auth header,
+//! decode) runs with no account at all.
 
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, HeaderName};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
@@ -12,10 +13,6 @@ const DEMO_REQUEST_ID: &str = "RQdemo0000000000000000000000000000";
 const REQUEST_ID: HeaderName = HeaderName::from_static(balance_api::REQUEST_ID_HEADER);
 const UNAUTHORIZED: &str = r#"{"code":20003,"message":"Authenticate","more_info":"https://www.twilio.com/docs/errors/20003","status":401}"#;
 const NOT_FOUND: &str = r#"{"code":20404,"message":"The requested resource was not found on the demo server","more_info":"https://www.twilio.com/docs/errors/20404","status":404}"#;
-
-/// Where the served body comes from, for a note to the reader: the spec's documented example,
-/// or a value made from the response schema when the spec documents none.
-pub const SOURCE: &str = balance_api_gen::DEMO_RESPONSE_SOURCE;
 
 /// A running demo server; it stops with the runtime.
 pub struct Server {
@@ -32,7 +29,7 @@ impl Server {
             .as_str()
             .unwrap_or_default()
             .parse()
-            .map_err(|e| format!("{SOURCE}: {e}"))?;
+            .map_err(|e| format!("{}: {e}", balance_api_gen::DEMO_RESPONSE_SOURCE))?;
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .map_err(|e| format!("cannot start the demo server: {e}"))?;

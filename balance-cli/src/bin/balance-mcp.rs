@@ -9,7 +9,6 @@
 
 use balance_cli::accounts;
 use balance_cli::args::ClientArgs;
-use balance_cli::demo;
 use balance_cli::mcp::{BalanceServer, http, stdio};
 use clap::Parser;
 use rmcp::ServiceExt;
@@ -129,7 +128,7 @@ async fn serve(args: Args) -> Result<(), String> {
     if let Some(demo) = &demo {
         eprintln!(
             "balance-mcp: --demo: serving {} from {}",
-            demo::SOURCE,
+            balance_api_gen::DEMO_RESPONSE_SOURCE,
             demo.base_url()
         );
     }
