@@ -20,15 +20,19 @@ async fn run(mut cmd: Command) -> Output {
 /// A Twilio that knows every account; the mock counts what reached it. (Leaked: it lives
 /// as long as the test process.)
 async fn twilio() -> (&'static MockServer, httpmock::Mock<'static>) {
+    twilio_for(&format!("\"{SID}\"")).await
+}
+
+/// [`twilio`], its answers naming `account_sid` (JSON: a quoted SID, or `null` for any).
+async fn twilio_for(account_sid: &str) -> (&'static MockServer, httpmock::Mock<'static>) {
     let server: &'static MockServer = Box::leak(Box::new(MockServer::start_async().await));
+    let body = format!(r#"{{"account_sid":{account_sid},"balance":"1.50","currency":"USD"}}"#);
     let mock = server
         .mock_async(|when, then| {
             when.any_request();
             then.status(200)
                 .header("content-type", "application/json")
-                .body(format!(
-                    r#"{{"account_sid":"{SID}","balance":"1.50","currency":"USD"}}"#
-                ));
+                .body(body);
         })
         .await;
     (server, mock)
@@ -331,11 +335,7 @@ async fn a_name_with_a_control_character_is_refused_at_its_line_and_200k_problem
         format!("[[account]]\nname = \"x\\ty\"\naccount_sid = \"{SID}\"\nauth_token_env = \"T\"\n"),
     )
     .expect("write");
-    let out = balance()
-        .env("T", TOKEN)
-        .args(["--config", &config.to_string_lossy()])
-        .output()
-        .expect("runs");
+    let out = checked(&config);
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
     assert!(
@@ -409,6 +409,15 @@ fn a_16_mib_config_of_unknown_keys_is_reported_bounded() {
     assert!(took < std::time::Duration::from_secs(20), "took {took:?}");
 }
 
+/// `balance --config FILE` run on `config` with `T` set to the test token.
+fn checked(config: &std::path::Path) -> Output {
+    balance()
+        .env("T", TOKEN)
+        .args(["--config", &config.to_string_lossy()])
+        .output()
+        .expect("runs")
+}
+
 /// `balance --config FILE` run on `config` with no variables set, and how long it took.
 fn timed_check(config: &std::path::Path) -> (std::process::Output, std::time::Duration) {
     let started = std::time::Instant::now();
@@ -429,11 +438,7 @@ fn a_byte_order_mark_does_not_shift_the_line_numbers() {
         format!("\u{feff}[[account]]\nname = \"a\"\naccount_sid = \"{SID}\"\nregoin = \"ie1\"\nauth_token_env = \"T\"\n"),
     )
     .expect("write");
-    let out = balance()
-        .env("T", TOKEN)
-        .args(["--config", &config.to_string_lossy()])
-        .output()
-        .expect("runs");
+    let out = checked(&config);
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
     // A problem at the very start of a line is where the line count could slip.
@@ -478,15 +483,7 @@ fn a_secret_pasted_as_a_variable_name_or_path_is_not_echoed() {
 /// a name already used.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_name_spelt_like_another_accounts_sid_is_a_name() {
-    let server = MockServer::start_async().await;
-    server
-        .mock_async(|when, then| {
-            when.any_request();
-            then.status(200)
-                .header("content-type", "application/json")
-                .body(r#"{"account_sid":null,"balance":"1.50","currency":"USD"}"#);
-        })
-        .await;
+    let (server, _) = twilio_for("null").await;
     let other = "AC0123456789abcdef0123456789abcdef";
     let dir = tempfile::tempdir().expect("dir");
     let config = dir.path().join("sid-names.toml");
@@ -522,11 +519,7 @@ async fn a_name_spelt_like_another_accounts_sid_is_a_name() {
         ),
     )
     .expect("write");
-    let out = balance()
-        .env("T", TOKEN)
-        .args(["--config", &config.to_string_lossy()])
-        .output()
-        .expect("runs");
+    let out = checked(&config);
     let (err, at) = (text(&out.stderr), config.display());
     assert!(
         err.contains(&format!("{at}:7: name \"a\" is already used at {at}:2")),
